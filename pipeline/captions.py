@@ -1,0 +1,157 @@
+"""Captions from the transcript: cue splitting and line breaking by language.
+
+Japanese is measured in characters and never gets spaces between words; English is measured
+in words. Cues are timed from the words inside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import srt
+import webvtt
+
+from .config import CaptionSettings
+from .storage import write_text
+
+# Break a Japanese line after these if one falls in the second half of the line.
+JA_BREAK_AFTER = "、。，．！？」』）"
+SENTENCE_END = ("。", "？", "！", ".", "?", "!")
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_s: float
+    end_s: float
+    lines: list[str]
+    language: str
+    speaker: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _units(words: list[str], language: str) -> int:
+    return sum(len(w) for w in words) if language == "ja" else len(words)
+
+
+def _join(words: list[str], language: str) -> str:
+    return "".join(words) if language == "ja" else " ".join(words)
+
+
+def _line_limit(language: str, settings: CaptionSettings) -> int:
+    return settings.max_line_chars_ja if language == "ja" else settings.max_line_words_en
+
+
+def break_lines(words: list[str], language: str, settings: CaptionSettings) -> list[str]:
+    """Greedy line filling at word boundaries; a Japanese word longer than a line is cut."""
+    limit = _line_limit(language, settings)
+    lines: list[list[str]] = [[]]
+    for word in words:
+        if language == "ja":
+            while len(word) > limit:  # a run of characters with no word boundary inside
+                room = limit - _units(lines[-1], language)
+                if room > 0:
+                    lines[-1].append(word[:room])
+                    word = word[room:]
+                lines.append([])
+        if lines[-1] and _units(lines[-1] + [word], language) > limit:
+            lines.append([])
+        if word:
+            lines[-1].append(word)
+    return [_join(line, language) for line in lines if line]
+
+
+def _word_texts(segment: dict) -> list[tuple[float, float, str]]:
+    words = segment.get("words") or []
+    if not words:
+        return [(segment["start_s"], segment["end_s"], segment["text"].strip())]
+    return [(w["start_s"], w["end_s"], w["text"].strip()) for w in words if w["text"].strip()]
+
+
+def segment_cues(segment: dict, settings: CaptionSettings) -> list[Cue]:
+    """Split one transcript segment into cues that fit ``max_lines`` lines and ``max_cue_s``."""
+    language = segment["language"]
+    capacity = _line_limit(language, settings) * settings.max_lines
+    cues: list[Cue] = []
+    pending: list[tuple[float, float, str]] = []
+
+    def flush() -> None:
+        if pending:
+            texts = [text for _, _, text in pending]
+            lines = break_lines(texts, language, settings)
+            cues.append(Cue(pending[0][0], pending[-1][1], lines, language, segment.get("speaker")))
+            pending.clear()
+
+    for start_s, end_s, text in _word_texts(segment):
+        texts = [t for _, _, t in pending] + [text]
+        too_long = pending and (end_s - pending[0][0] > settings.max_cue_s)
+        too_wide = pending and len(break_lines(texts, language, settings)) > settings.max_lines
+        if too_long or too_wide or (pending and _units(texts, language) > capacity):
+            flush()
+        pending.append((start_s, end_s, text))
+        if text.endswith(SENTENCE_END) and _units([t for _, _, t in pending], language) >= capacity // 2:
+            flush()
+    flush()
+    return cues
+
+
+def transcript_cues(transcript: dict, settings: CaptionSettings, track: str = "floor") -> list[Cue]:
+    cues = []
+    for segment in transcript["segments"]:
+        if segment.get("track", "floor") == track:
+            cues.extend(segment_cues(segment, settings))
+    return _no_overlap(cues)
+
+
+def _no_overlap(cues: list[Cue]) -> list[Cue]:
+    """Players show overlapping cues stacked; end each cue before the next one starts."""
+    fixed = []
+    for cue, following in zip(cues, cues[1:] + [None]):
+        end_s = min(cue.end_s, following.start_s) if following else cue.end_s
+        fixed.append(Cue(cue.start_s, max(end_s, cue.start_s + 0.01), cue.lines, cue.language, cue.speaker))
+    return fixed
+
+
+def _label(cue: Cue) -> str:
+    return f"{cue.speaker}: " if cue.speaker else ""
+
+
+def write_srt(cues: list[Cue], target: Path) -> None:
+    subtitles = [
+        srt.Subtitle(index=i, start=dt.timedelta(seconds=c.start_s), end=dt.timedelta(seconds=c.end_s),
+                     content=_label(c) + c.text)
+        for i, c in enumerate(cues, start=1)
+    ]
+    write_text(target, srt.compose(subtitles))
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = int(round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def write_vtt(cues: list[Cue], target: Path) -> None:
+    document = webvtt.WebVTT()
+    for cue in cues:
+        text = (f"<v {cue.speaker}>" if cue.speaker else "") + cue.text
+        document.captions.append(webvtt.Caption(_vtt_time(cue.start_s), _vtt_time(cue.end_s), text))
+    write_text(target, document.content)
+
+
+WRITERS = {"srt": write_srt, "vtt": write_vtt}
+
+
+def run(transcript: dict, settings: CaptionSettings, out_dir: Path) -> dict:
+    cues = transcript_cues(transcript, settings)
+    files = []
+    for fmt in settings.formats:
+        target = out_dir / "captions" / f"captions.{fmt}"
+        WRITERS[fmt](cues, target)
+        files.append(str(target.relative_to(out_dir)))
+    return {"cues": len(cues), "files": files}

@@ -1,0 +1,42 @@
+"""Command line: a thin layer over ``runner.run_pipeline``, the function the tests call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import load_config
+from .errors import PipelineError
+from .runner import STAGE_NAMES, run_pipeline
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline's stages on a recording")
+    run.add_argument("recording", type=Path, help="audio or video file (mp4, m4a, webm, mkv, mp3, wav, flac, ...)")
+    run.add_argument("--config", type=Path, required=True, help="event config, e.g. configs/demo.yaml")
+    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--from", dest="from_stage", choices=STAGE_NAMES, help="first stage to run")
+    run.add_argument("--to", dest="to_stage", choices=STAGE_NAMES, help="last stage to run")
+    run.add_argument("--force", action="store_true", help="re-run the selected stages even if unchanged")
+    commands.add_parser("stages", help="list the stages in order")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "stages":
+            print("\n".join(STAGE_NAMES))
+        elif args.command == "run":
+            config = load_config(args.config)
+            run_pipeline(args.recording, config, args.config, args.out, args.from_stage, args.to_stage, args.force)
+    except PipelineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0

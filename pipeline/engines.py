@@ -1,0 +1,210 @@
+"""Speech recognition engines behind one small interface.
+
+An engine does two things for the transcribe stage: say which language a stretch of audio is
+in (probabilities over Whisper's languages), and decode a stretch of audio in a given
+language into segments with word timings. Everything else — segmenting, packing, guards,
+checkpoints — lives in ``transcribe.py`` and is shared by both engines.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import Protocol
+
+import numpy as np
+
+from .config import TranscribeSettings
+from .errors import PipelineError
+from .ingest import SAMPLE_RATE
+from . import models
+
+# Frames of 10 ms in Whisper's log-mel features; a full window is 30 s = 3000 frames.
+FRAMES_PER_SECOND = 100
+FULL_WINDOW_FRAMES = 3000
+# Language identification looks at no more than this many seconds of a segment; faster-whisper's
+# encoder accepts short inputs, which makes identification ~5x cheaper than a full window.
+LID_MAX_S = 15.0
+LID_MIN_FRAMES = 300
+
+
+@dataclass(frozen=True)
+class Word:
+    start_s: float
+    end_s: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One segment of decoder output, times relative to the decoded audio."""
+
+    start_s: float
+    end_s: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+
+
+class Engine(Protocol):
+    def describe(self) -> dict: ...
+
+    def language_probabilities(self, samples: np.ndarray, languages: list[str]) -> dict[str, float]: ...
+
+    def decode(self, samples: np.ndarray, language: str, prompt: str | None) -> list[Decoded]: ...
+
+
+def _restricted(probabilities: dict[str, float], languages: list[str]) -> dict[str, float]:
+    """Renormalise Whisper's language probabilities over the event's languages only."""
+    picked = {lang: probabilities.get(lang, 0.0) for lang in languages}
+    total = sum(picked.values())
+    if total <= 0:
+        return {lang: 1.0 / len(languages) for lang in languages}
+    return {lang: p / total for lang, p in picked.items()}
+
+
+def _threads(settings: TranscribeSettings) -> int:
+    return settings.threads or os.cpu_count() or 1
+
+
+class FasterWhisperEngine:
+    """CTranslate2 Whisper through faster-whisper (int8 on CPU by default)."""
+
+    def __init__(self, settings: TranscribeSettings):
+        from faster_whisper import WhisperModel
+
+        self.settings = settings
+        self.model_path = models.resolve_ct2_model(settings.model)
+        try:
+            self.model = WhisperModel(
+                self.model_path,
+                device="cpu",
+                compute_type=settings.compute_type,
+                cpu_threads=_threads(settings),
+                local_files_only=settings.model == "base",
+            )
+        except Exception as e:  # the library raises several unrelated types for a bad model
+            raise PipelineError(
+                f"transcribe.model: cannot load '{settings.model}' with faster-whisper ({e})"
+            ) from e
+
+    def describe(self) -> dict:
+        return {
+            "engine": "faster-whisper",
+            "engine_version": version("faster-whisper"),
+            "ctranslate2_version": version("ctranslate2"),
+            "model": self.settings.model,
+            "model_path": self.model_path,
+            "compute_type": self.settings.compute_type,
+        }
+
+    def language_probabilities(self, samples, languages):
+        samples = samples[: int(LID_MAX_S * SAMPLE_RATE)]
+        features = self.model.feature_extractor(samples)
+        frames = max(LID_MIN_FRAMES, min(features.shape[-1], FULL_WINDOW_FRAMES))
+        padded = np.zeros((features.shape[0], frames), dtype=np.float32)
+        padded[:, : min(frames, features.shape[-1])] = features[:, :frames]
+        encoded = self.model.encode(padded)
+        results = self.model.model.detect_language(encoded)[0]
+        return _restricted({token[2:-2]: prob for token, prob in results}, languages)
+
+    def decode(self, samples, language, prompt):
+        segments, _ = self.model.transcribe(
+            samples,
+            language=language,
+            beam_size=self.settings.beam_size,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            # Our own guards decide about silence, so they can count what they drop.
+            no_speech_threshold=None,
+            initial_prompt=prompt,
+            vad_filter=False,
+        )
+        return [
+            Decoded(
+                start_s=s.start,
+                end_s=s.end,
+                text=s.text.strip(),
+                words=[Word(w.start, w.end, w.word, w.probability) for w in (s.words or [])],
+                avg_logprob=s.avg_logprob,
+                no_speech_prob=s.no_speech_prob,
+                compression_ratio=s.compression_ratio,
+            )
+            for s in segments
+        ]
+
+
+class OpenAIWhisperEngine:
+    """The reference PyTorch implementation; its checkpoint is converted from the packaged weights."""
+
+    def __init__(self, settings: TranscribeSettings):
+        import torch
+        import whisper
+
+        torch.set_num_threads(_threads(settings))
+        self.settings = settings
+        self.whisper = whisper
+        self.model_path = models.resolve_openai_whisper_model(settings.model)
+        try:
+            self.model = whisper.load_model(self.model_path, device="cpu")
+        except Exception as e:
+            raise PipelineError(
+                f"transcribe.model: cannot load '{settings.model}' with openai-whisper ({e})"
+            ) from e
+        if settings.model == "base":
+            # A checkpoint loaded from a file gets default alignment heads; word timings need
+            # the ones published for this model size.
+            self.model.set_alignment_heads(whisper._ALIGNMENT_HEADS["base"])
+
+    def describe(self) -> dict:
+        return {
+            "engine": "openai-whisper",
+            "engine_version": version("openai-whisper"),
+            "torch_version": version("torch"),
+            "model": self.settings.model,
+            "model_path": self.model_path,
+            "compute_type": "float32",
+        }
+
+    def language_probabilities(self, samples, languages):
+        audio = self.whisper.pad_or_trim(samples.astype(np.float32))
+        mel = self.whisper.log_mel_spectrogram(audio, self.model.dims.n_mels)
+        _, probabilities = self.model.detect_language(mel)
+        return _restricted(probabilities, languages)
+
+    def decode(self, samples, language, prompt):
+        result = self.model.transcribe(
+            samples.astype(np.float32),
+            language=language,
+            beam_size=self.settings.beam_size,
+            best_of=self.settings.beam_size,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            no_speech_threshold=None,
+            initial_prompt=prompt,
+            fp16=False,
+            verbose=None,
+        )
+        return [
+            Decoded(
+                start_s=s["start"],
+                end_s=s["end"],
+                text=s["text"].strip(),
+                words=[Word(w["start"], w["end"], w["word"], w["probability"]) for w in s.get("words", [])],
+                avg_logprob=s["avg_logprob"],
+                no_speech_prob=s["no_speech_prob"],
+                compression_ratio=s["compression_ratio"],
+            )
+            for s in result["segments"]
+        ]
+
+
+ENGINES = {"faster-whisper": FasterWhisperEngine, "openai-whisper": OpenAIWhisperEngine}
+
+
+def load_engine(settings: TranscribeSettings) -> Engine:
+    return ENGINES[settings.engine](settings)

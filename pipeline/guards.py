@@ -1,0 +1,105 @@
+"""Guards against text Whisper invents: on silence or music, and in repetition loops.
+
+Each check looks at one decoded segment and answers with a reason or None. The transcribe
+stage drops segments for the ``DROP_*`` reasons and flags them for the others, and counts
+both in the manifest so a reviewer can see how much was removed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .config import GuardSettings
+from .engines import Decoded
+
+# Phrases Whisper is known to produce on silence, music or applause (from its training data:
+# video captions). Only dropped when the audio evidence is also weak.
+STOCK_PHRASES = {
+    "ご視聴ありがとうございました",
+    "ご視聴ありがとうございます",
+    "チャンネル登録よろしくお願いします",
+    "字幕視聴ありがとうございました",
+    "おやすみなさい",
+    "thank you for watching",
+    "thanks for watching",
+    "please subscribe",
+    "subtitles by the amara.org community",
+}
+
+DROP_NO_SPEECH = "no_speech"
+DROP_LOOP = "repetition_loop"
+DROP_STOCK_PHRASE = "stock_phrase_on_weak_audio"
+FLAG_REPEATS = "repeated_phrase"
+FLAG_RATE = "implausible_speaking_rate"
+FLAG_LOW_CONFIDENCE = "low_confidence"
+DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE)
+
+LOW_CONFIDENCE = 0.5  # mean word probability below which an editor should look
+STOCK_PHRASE_MAX_CONFIDENCE = 0.75
+
+
+def normalise(text: str) -> str:
+    """Width-fold, lower-case and strip punctuation and spaces (for comparing phrases)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN" or ch == " ").strip()
+
+
+def confidence(segment: Decoded) -> float:
+    """Mean word probability; falls back to the decoder's average token probability."""
+    if segment.words:
+        return sum(w.probability for w in segment.words) / len(segment.words)
+    import math
+
+    return math.exp(segment.avg_logprob)
+
+
+def longest_repeat_run(text: str) -> int:
+    """How many times in a row the most repeated unit (a word or a 1-12 character run) occurs."""
+    compact = normalise(text)
+    words = compact.split()
+    best = 1
+    run = 1
+    for previous, current in zip(words, words[1:]):
+        run = run + 1 if current == previous else 1
+        best = max(best, run)
+    no_spaces = compact.replace(" ", "")
+    for size in range(1, 13):
+        pattern = re.compile(r"(.{%d})\1+" % size)
+        for match in pattern.finditer(no_spaces):
+            best = max(best, len(match.group(0)) // size)
+    return best
+
+
+def speaking_rate(segment: Decoded, language: str) -> float:
+    # Word timings squeeze short segments; below 1 s the measured rate means little.
+    duration = max(segment.end_s - segment.start_s, 1.0)
+    text = normalise(segment.text)
+    units = len(text.replace(" ", "")) if language == "ja" else len(text.split())
+    return units / duration
+
+
+def drop_reason(segment: Decoded, settings: GuardSettings) -> str | None:
+    if segment.no_speech_prob > settings.no_speech_prob and segment.avg_logprob < settings.min_avg_logprob:
+        return DROP_NO_SPEECH
+    if segment.compression_ratio > settings.max_compression_ratio:
+        return DROP_LOOP
+    if normalise(segment.text) in STOCK_PHRASES and (
+        confidence(segment) < STOCK_PHRASE_MAX_CONFIDENCE or segment.no_speech_prob > settings.no_speech_prob / 2
+    ):
+        return DROP_STOCK_PHRASE
+    if not normalise(segment.text):
+        return DROP_NO_SPEECH
+    return None
+
+
+def flags(segment: Decoded, language: str, settings: GuardSettings) -> list[str]:
+    found = []
+    if longest_repeat_run(segment.text) >= settings.max_repeats:
+        found.append(FLAG_REPEATS)
+    limit = settings.max_chars_per_s_ja if language == "ja" else settings.max_words_per_s_en
+    if speaking_rate(segment, language) > limit:
+        found.append(FLAG_RATE)
+    if confidence(segment) < LOW_CONFIDENCE:
+        found.append(FLAG_LOW_CONFIDENCE)
+    return found

@@ -1,0 +1,189 @@
+"""Stage ``ingest``: probe the recording, pick the configured audio tracks, decode each to
+16 kHz mono 16-bit WAV.
+
+Everything that can be wrong with the input file is found here, before any artifact is
+written, and reported as one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import soundfile
+
+from .config import Config, Track
+from .errors import PipelineError
+from .progress import bar
+from .storage import atomic_path
+
+SAMPLE_RATE = 16000  # Hz; what Whisper, silero-vad and the speaker encoder all expect
+# A decoded track shorter than the container claims by more than this is a truncated file.
+TRUNCATION_TOLERANCE_S = 0.5
+TRUNCATION_TOLERANCE_RATIO = 0.02
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    index: int  # position among the file's audio streams
+    codec: str
+    channels: int
+    sample_rate: int
+    duration_s: float | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    path: Path
+    format_name: str
+    duration_s: float | None
+    audio_streams: list[AudioStream]
+
+
+def _first_error_line(stderr: bytes | None) -> str:
+    lines = [line.strip() for line in (stderr or b"").decode(errors="replace").splitlines()]
+    useful = [line for line in lines if line]
+    return useful[-1] if useful else "unknown error"
+
+
+def _float_or_none(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def probe(path: Path) -> ProbeResult:
+    """List the audio streams of ``path``; raise PipelineError if it is not readable media."""
+    if not path.exists():
+        raise PipelineError(f"recording {path}: file not found")
+    if not path.is_file():
+        raise PipelineError(f"recording {path}: not a file")
+    if path.stat().st_size == 0:
+        raise PipelineError(f"recording {path}: file is empty (0 bytes)")
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as e:
+        raise PipelineError(
+            f"recording {path}: not a media file ffmpeg can read ({_first_error_line(e.stderr)})"
+        ) from e
+    except FileNotFoundError as e:
+        raise PipelineError("ffprobe not found on PATH; run scripts/bootstrap.sh to install ffmpeg") from e
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
+    audio = [
+        AudioStream(
+            index=i,
+            codec=s.get("codec_name", "?"),
+            channels=int(s.get("channels", 0)),
+            sample_rate=int(s.get("sample_rate", 0)),
+            duration_s=_float_or_none(s.get("duration")),
+            language=s.get("tags", {}).get("language"),
+        )
+        for i, s in enumerate(streams)
+    ]
+    fmt = info.get("format", {})
+    return ProbeResult(path, fmt.get("format_name", "?"), _float_or_none(fmt.get("duration")), audio)
+
+
+def check_tracks(probed: ProbeResult, tracks: list[Track]) -> None:
+    """Every configured track must exist in the file."""
+    if not probed.audio_streams:
+        raise PipelineError(f"recording {probed.path}: has no audio stream")
+    count = len(probed.audio_streams)
+    for i, track in enumerate(tracks):
+        if track.stream >= count:
+            raise PipelineError(
+                f"recording {probed.path}: recording.tracks[{i}].stream={track.stream} but the file "
+                f"has {count} audio stream(s) (0..{count - 1})"
+            )
+        channels = probed.audio_streams[track.stream].channels
+        if track.channel is not None and track.channel >= channels:
+            raise PipelineError(
+                f"recording {probed.path}: recording.tracks[{i}].channel={track.channel} but audio "
+                f"stream {track.stream} has {channels} channel(s)"
+            )
+
+
+def _expected_duration(probed: ProbeResult, track: Track) -> float | None:
+    return probed.audio_streams[track.stream].duration_s or probed.duration_s
+
+
+def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
+    """Decode one track to a 16 kHz mono WAV at ``target`` (atomically); return its duration."""
+    expected_s = _expected_duration(probed, track)
+    stream = ffmpeg.input(str(probed.path))[f"a:{track.stream}"]
+    if track.channel is not None:
+        stream = stream.filter("pan", f"mono|c0=c{track.channel}")
+    with atomic_path(target) as tmp:
+        command = (
+            ffmpeg.output(stream, str(tmp), format="wav", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
+            .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
+            .overwrite_output()
+        )
+        process = command.run_async(pipe_stdout=True, pipe_stderr=True)
+        with bar(expected_s or 0, f"decode {track.name}") as progress:
+            for raw in process.stdout:
+                key, _, value = raw.decode(errors="replace").strip().partition("=")
+                if key == "out_time_us" and value.isdigit():
+                    progress.n = min(int(value) / 1e6, progress.total or float("inf"))
+                    progress.refresh()
+        stderr = process.stderr.read()
+        if process.wait() != 0:
+            raise PipelineError(
+                f"recording {probed.path}: decoding audio stream {track.stream} failed "
+                f"({_first_error_line(stderr)})"
+            )
+        duration_s = soundfile.info(str(tmp)).duration
+        _check_complete(probed, track, duration_s, expected_s)
+    return duration_s
+
+
+def _check_complete(probed: ProbeResult, track: Track, decoded_s: float, expected_s: float | None) -> None:
+    if decoded_s <= 0:
+        raise PipelineError(f"recording {probed.path}: audio stream {track.stream} is empty (0 s of audio)")
+    if expected_s is None:
+        return
+    missing_s = expected_s - decoded_s
+    if missing_s > max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_RATIO * expected_s):
+        raise PipelineError(
+            f"recording {probed.path}: truncated: the file declares {expected_s:.1f} s but only "
+            f"{decoded_s:.1f} s of audio stream {track.stream} could be decoded"
+        )
+
+
+def run(recording: Path, config: Config, out_dir: Path) -> dict:
+    """Probe and decode; return the ingest artifact (written by the runner)."""
+    probed = probe(recording)
+    check_tracks(probed, config.recording.tracks)
+    # Decode every track into a staging folder first, so that a failure on the second track
+    # leaves the previous run's audio untouched.
+    staging = out_dir / ".work" / "ingest"
+    decoded = {t.name: decode_track(probed, t, staging / f"{t.name}.wav") for t in config.recording.tracks}
+    tracks = []
+    for track in config.recording.tracks:
+        wav = out_dir / "audio" / f"{track.name}.wav"
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / f"{track.name}.wav", wav)
+        duration_s = decoded[track.name]
+        tracks.append(
+            {
+                "name": track.name,
+                "role": track.role,
+                "language": track.language,
+                "source_stream": track.stream,
+                "source_channel": track.channel,
+                "path": str(wav.relative_to(out_dir)),
+                "sample_rate": SAMPLE_RATE,
+                "duration_s": round(duration_s, 3),
+            }
+        )
+    return {
+        "recording": str(recording),
+        "format": probed.format_name,
+        "duration_s": probed.duration_s,
+        "audio_streams": [vars(s) for s in probed.audio_streams],
+        "tracks": tracks,
+    }

@@ -1,0 +1,110 @@
+"""Stage ``vad``: where is there speech? silero-vad over each decoded track.
+
+The audio is read in blocks (``vad.block_s``) so a 3-hour file never sits in memory as one
+float tensor; a speech segment cut by a block edge is joined again afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from .config import VadSettings
+from .ingest import SAMPLE_RATE
+from .progress import bar
+
+# Segments closer than this across a block boundary were one segment cut in two.
+BLOCK_JOIN_GAP_S = 0.05
+# Overlap between blocks, so speech at a block edge is seen with some context.
+BLOCK_OVERLAP_S = 1.0
+
+
+def load_model():
+    """The silero-vad model bundled inside its wheel (no download)."""
+    import torch
+    from silero_vad import load_silero_vad
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    return load_silero_vad(onnx=False)
+
+
+def read_block(wav: Path, start_s: float, length_s: float) -> np.ndarray:
+    """Read ``length_s`` seconds from ``start_s`` as float32 mono samples."""
+    start = int(start_s * SAMPLE_RATE)
+    frames = int(length_s * SAMPLE_RATE)
+    samples, _ = soundfile.read(str(wav), start=start, frames=frames, dtype="float32", always_2d=False)
+    return samples
+
+
+def _scan_block(model, samples: np.ndarray, settings: VadSettings, progress) -> list[tuple[float, float]]:
+    import torch
+    from silero_vad import get_speech_timestamps
+
+    done_before = progress.n
+    block_s = len(samples) / SAMPLE_RATE
+
+    def report(percent: float) -> None:
+        progress.n = done_before + block_s * percent / 100
+        progress.refresh()
+
+    stamps = get_speech_timestamps(
+        torch.from_numpy(samples),
+        model,
+        threshold=settings.threshold,
+        sampling_rate=SAMPLE_RATE,
+        min_speech_duration_ms=settings.min_speech_ms,
+        max_speech_duration_s=settings.max_segment_s,
+        min_silence_duration_ms=settings.min_silence_ms,
+        speech_pad_ms=settings.speech_pad_ms,
+        progress_tracking_callback=report,
+    )
+    model.reset_states()
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+def _merge_across_blocks(segments: list[tuple[float, float]], max_segment_s: float) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(segments):
+        if merged and start <= merged[-1][1] + BLOCK_JOIN_GAP_S:
+            previous_start, previous_end = merged[-1]
+            if max(end, previous_end) - previous_start <= max_segment_s:
+                merged[-1] = (previous_start, max(end, previous_end))
+                continue
+            start = max(start, previous_end)
+            if end - start <= 0:
+                continue
+        merged.append((start, end))
+    return merged
+
+
+def detect_speech(wav: Path, settings: VadSettings, model=None, label: str = "vad") -> list[tuple[float, float]]:
+    """Speech segments of a WAV file as (start_s, end_s), each at most ``max_segment_s`` long."""
+    model = model or load_model()
+    duration_s = soundfile.info(str(wav)).duration
+    segments: list[tuple[float, float]] = []
+    with bar(duration_s, label) as progress:
+        block_start_s = 0.0
+        while block_start_s < duration_s:
+            read_from_s = max(0.0, block_start_s - BLOCK_OVERLAP_S)
+            samples = read_block(wav, read_from_s, settings.block_s + (block_start_s - read_from_s))
+            for start, end in _scan_block(model, samples, settings, progress):
+                start, end = start + read_from_s, end + read_from_s
+                # Keep each stretch once: the overlap belongs to the earlier block.
+                if end > block_start_s or block_start_s == 0.0:
+                    segments.append((max(start, 0.0), min(end, duration_s)))
+            block_start_s += settings.block_s
+            progress.n = min(block_start_s, duration_s)
+            progress.refresh()
+    return _merge_across_blocks(segments, settings.max_segment_s)
+
+
+def run(ingest: dict, settings: VadSettings, out_dir: Path) -> dict:
+    model = load_model()
+    tracks = {}
+    for track in ingest["tracks"]:
+        found = detect_speech(out_dir / track["path"], settings, model, label=f"vad {track['name']}")
+        tracks[track["name"]] = [{"start_s": round(s, 3), "end_s": round(e, 3)} for s, e in found]
+    speech_s = {name: round(sum(s["end_s"] - s["start_s"] for s in segs), 2) for name, segs in tracks.items()}
+    return {"model": "silero-vad", "tracks": tracks, "speech_s": speech_s}
