@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import models
 from .config import load_config
 from .errors import PipelineError
 from .runner import STAGE_NAMES, run_pipeline
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--to", dest="to_stage", choices=STAGE_NAMES, help="last stage to run")
     run.add_argument("--force", action="store_true", help="re-run the selected stages even if unchanged")
     commands.add_parser("stages", help="list the stages in order")
+    commands.add_parser("prepare-models", help="join and convert the packaged model weights (done by bootstrap)")
     return parser
 
 
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "stages":
             print("\n".join(STAGE_NAMES))
+        elif args.command == "prepare-models":
+            print(models.packaged_ct2_base())
+            print(models.packaged_openai_whisper_base())
         elif args.command == "run":
             config = load_config(args.config)
             run_pipeline(args.recording, config, args.config, args.out, args.from_stage, args.to_stage, args.force)

@@ -35,6 +35,7 @@ FLAG_RATE = "implausible_speaking_rate"
 FLAG_LOW_CONFIDENCE = "low_confidence"
 DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE)
 
+MAX_REPEAT_UNIT_CHARS = 24  # long enough for a repeated short phrase ("export control")
 LOW_CONFIDENCE = 0.5  # mean word probability below which an editor should look
 STOCK_PHRASE_MAX_CONFIDENCE = 0.75
 
@@ -55,7 +56,7 @@ def confidence(segment: Decoded) -> float:
 
 
 def longest_repeat_run(text: str) -> int:
-    """How many times in a row the most repeated unit (a word or a 1-12 character run) occurs."""
+    """How many times in a row the most repeated unit (a word or a 1-24 character run) occurs."""
     compact = normalise(text)
     words = compact.split()
     best = 1
@@ -64,7 +65,7 @@ def longest_repeat_run(text: str) -> int:
         run = run + 1 if current == previous else 1
         best = max(best, run)
     no_spaces = compact.replace(" ", "")
-    for size in range(1, 13):
+    for size in range(1, MAX_REPEAT_UNIT_CHARS + 1):
         pattern = re.compile(r"(.{%d})\1+" % size)
         for match in pattern.finditer(no_spaces):
             best = max(best, len(match.group(0)) // size)

@@ -1,0 +1,60 @@
+"""Shared test helpers. Fixtures are real recordings in ../shared/fixtures (never copied here)."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+os.environ.setdefault("PIPELINE_NO_PROGRESS", "1")
+
+
+def fixture(relative: str) -> Path:
+    path = FIXTURES / relative
+    if not path.exists():
+        pytest.fail(f"missing shared fixture {path}")
+    return path
+
+
+def write_config(path: Path, languages=("en", "ja"), extra: str = "") -> Path:
+    path.write_text(
+        "event:\n  title: {en: test}\n  languages: [" + ", ".join(languages) + "]\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+def normalise_en(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return " ".join(re.sub(r"[^\w\s']", " ", text).split())
+
+
+def normalise_ja(text: str) -> str:
+    """Width-fold and drop punctuation, quotes and spaces before counting characters."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def assert_transcript_invariants(transcript: dict) -> None:
+    """Timestamps monotonic per track, words inside their segment, nothing past the duration."""
+    duration = transcript["duration_s"]
+    last_start = {}
+    for segment in transcript["segments"]:
+        track = segment["track"]
+        assert segment["start_s"] >= last_start.get(track, 0.0), segment["id"]
+        last_start[track] = segment["start_s"]
+        assert 0 <= segment["start_s"] <= segment["end_s"] <= duration + 1e-6, segment["id"]
+        assert segment["language"] in transcript["languages"], segment["id"]
+        assert 0.0 <= segment["confidence"] <= 1.0
+        previous_word_start = segment["start_s"]
+        for word in segment["words"]:
+            assert segment["start_s"] - 1e-6 <= word["start_s"] <= word["end_s"] <= segment["end_s"] + 1e-6
+            assert word["start_s"] >= previous_word_start - 1e-6
+            previous_word_start = word["start_s"]
+            assert 0.0 <= word["probability"] <= 1.0
