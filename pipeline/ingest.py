@@ -88,10 +88,44 @@ def probe(path: Path) -> ProbeResult:
     return ProbeResult(path, fmt.get("format_name", "?"), _float_or_none(fmt.get("duration")), audio)
 
 
+def _declared_wav_seconds(path: Path) -> tuple[float, float] | None:
+    """For a RIFF/WAVE file: (seconds its header declares, seconds its bytes hold), else None."""
+    with open(path, "rb") as f:
+        header = f.read(12)
+        if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return None
+        byte_rate = None
+        while chunk := f.read(8):
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"fmt ":
+                fmt = f.read(size + size % 2)
+                byte_rate = int.from_bytes(fmt[8:12], "little")
+            elif kind == b"data":
+                present = path.stat().st_size - f.tell()
+                if not byte_rate:
+                    return None
+                if size in (0, 0xFFFFFFFF):  # streaming writers leave the size unset
+                    return (0.0, 0.0) if present == 0 else None
+                return size / byte_rate, min(size, present) / byte_rate
+            else:
+                f.seek(size + size % 2, 1)
+    return None
+
+
 def check_tracks(probed: ProbeResult, tracks: list[Track]) -> None:
-    """Every configured track must exist in the file."""
+    """Every configured track must exist in the file, hold audio, and be complete."""
     if not probed.audio_streams:
         raise PipelineError(f"recording {probed.path}: has no audio stream")
+    declared = _declared_wav_seconds(probed.path)
+    if (probed.duration_s is not None and probed.duration_s <= 0) or declared == (0.0, 0.0):
+        raise PipelineError(f"recording {probed.path}: audio is empty (0 s of audio)")
+    if declared and declared[0] - declared[1] > TRUNCATION_TOLERANCE_S:
+        raise PipelineError(
+            f"recording {probed.path}: truncated: the file declares {declared[0]:.1f} s but only "
+            f"{declared[1]:.1f} s of audio is present"
+        )
     count = len(probed.audio_streams)
     for i, track in enumerate(tracks):
         if track.stream >= count:
@@ -115,11 +149,12 @@ def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
     """Decode one track to a 16 kHz mono WAV at ``target`` (atomically); return its duration."""
     expected_s = _expected_duration(probed, track)
     stream = ffmpeg.input(str(probed.path))[f"a:{track.stream}"]
-    if track.channel is not None:
-        stream = stream.filter("pan", f"mono|c0=c{track.channel}")
+    # Passed as a raw -af option: ffmpeg-python's filter() would escape the '=' inside pan's spec.
+    channel_filter = {"af": f"pan=mono|c0=c{track.channel}"} if track.channel is not None else {}
     with atomic_path(target) as tmp:
         command = (
-            ffmpeg.output(stream, str(tmp), format="wav", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
+            ffmpeg.output(stream, str(tmp), format="wav", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
+                          **channel_filter)
             .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
             .overwrite_output()
         )

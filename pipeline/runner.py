@@ -188,13 +188,15 @@ def _run_stage(stage: Stage, recording: Path, config: Config, config_path: Path,
     started = time.time()
     output = stage.run(context)
     provenance = {"stage": stage.name, "stage_version": stage.version, "pipeline_version": __version__,
-                  "fingerprint": print_, "settings": settings, "inputs": inputs, "models": output.models,
-                  "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                  "fingerprint": print_, "settings": settings, "inputs": inputs, "models": output.models}
+    # No timestamp inside the artifact: a re-run that produces the same content produces the
+    # same bytes, so the stages after it stay skipped. When it was made lives in the manifest.
     write_json(out_dir / stage.writes, {**output.artifact, "provenance": provenance})
     outputs = {stage.writes: sha256_of(out_dir / stage.writes)}
     outputs.update({relative: "" for relative in output.files})
     elapsed_s = round(time.time() - started, 2)
+    finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     manifest.record(stage.name, {**provenance, "outputs": outputs, "counters": output.counters,
-                                 "elapsed_s": elapsed_s}, recording, config_path)
+                                 "elapsed_s": elapsed_s, "finished_at": finished_at}, recording, config_path)
     shutil.rmtree(out_dir / ".work" / stage.name, ignore_errors=True)
     log(f"Stage '{stage.name}' done in {elapsed_s:.1f} s")
