@@ -112,8 +112,10 @@ class Recording(Strict):
 class VadSettings(Strict):
     threshold: float = Field(default=0.5, gt=0, lt=1)
     min_speech_ms: int = Field(default=250, ge=0)
-    min_silence_ms: int = Field(default=500, ge=0)
-    speech_pad_ms: int = Field(default=200, ge=0)
+    # Short: a change of speaker (and of language) often comes with a pause of only 0.3-0.6 s.
+    # Neighbouring segments in one language are decoded together again by the transcribe stage.
+    min_silence_ms: int = Field(default=250, ge=0)
+    speech_pad_ms: int = Field(default=100, ge=0)
     # Longer speech is split so that each segment fits one Whisper window (30 s).
     max_segment_s: float = Field(default=28.0, gt=1, le=30)
     # Audio is read and scanned in blocks of this length to keep memory flat on long files.

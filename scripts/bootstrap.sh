@@ -32,7 +32,7 @@ install_system_packages() {
 }
 
 requirements_hash() {
-    cat requirements/*.txt pyproject.toml | sha256sum | cut -c1-16
+    cat requirements/base.txt requirements/test.txt pyproject.toml | sha256sum | cut -c1-16
 }
 
 install_python_packages() {

@@ -1,0 +1,48 @@
+"""Error rates for mixed English/Japanese text (jiwer does the alignment).
+
+English is scored in words, Japanese in characters (it has no spaces); a bilingual transcript
+is scored as one token sequence in which each Japanese character and each English word is a
+token, so a Japanese passage rendered as English words counts as the errors it is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import jiwer
+
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f々〆ヵヶ"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+
+
+def normalise(text: str) -> str:
+    """NFKC width folding, lower case, punctuation and symbols removed (kept: letters, digits, ')."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    kept = [ch if unicodedata.category(ch)[0] in "LN" or ch in "' " else " " for ch in text]
+    return " ".join("".join(kept).split())
+
+
+def tokens(text: str) -> list[str]:
+    """Japanese characters one by one, other words whole."""
+    return _TOKEN.findall(normalise(text))
+
+
+def mixed_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = tokens(reference), tokens(hypothesis)
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return jiwer.wer(" ".join(ref), " ".join(hyp) if hyp else "")
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    return mixed_error_rate(reference, hypothesis)
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """CER over normalised text with spaces removed (for Japanese)."""
+    ref = normalise(reference).replace(" ", "")
+    hyp = normalise(hypothesis).replace(" ", "")
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return jiwer.cer(ref, hyp)
