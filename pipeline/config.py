@@ -144,7 +144,10 @@ class TranscribeSettings(Strict):
     # CPU threads for the engine; 0 = all cores.
     threads: int = Field(default=0, ge=0)
     # Seconds of audio per checkpoint: a killed run resumes after the last finished chunk.
-    checkpoint_every_s: float = Field(default=120.0, gt=0)
+    # Longer chunks give fuller decoding batches; shorter ones lose less work to a crash.
+    checkpoint_every_s: float = Field(default=300.0, gt=0)
+    # Windows of one language decoded together (faster-whisper); memory grows with it.
+    batch_size: int = Field(default=8, ge=1)
     # When a segment decodes with low confidence, also try the event's other language(s).
     retry_other_language_below: float = Field(default=0.55, ge=0, le=1)
     # ... but only when language identification itself was unsure.

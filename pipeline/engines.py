@@ -57,6 +57,8 @@ class Engine(Protocol):
 
     def decode(self, samples: np.ndarray, language: str, prompt: str | None) -> list[Decoded]: ...
 
+    def decode_batch(self, batch: list[np.ndarray], language: str, prompt: str | None) -> list[list[Decoded]]: ...
+
 
 def _restricted(probabilities: dict[str, float], languages: list[str]) -> dict[str, float]:
     """Renormalise Whisper's language probabilities over the event's languages only."""
@@ -138,6 +140,60 @@ class FasterWhisperEngine:
         ]
 
 
+    def decode_batch(self, batch, language, prompt):
+        """Decode several windows of one language in one batched pass (~2x faster on CPU).
+
+        Uses faster-whisper's batched pipeline on windows we packed ourselves. It decodes at
+        temperature 0 only, so a window whose reading looks degenerate is decoded again with
+        ``decode``, which has the usual temperature fallback.
+        """
+        from faster_whisper import BatchedInferencePipeline
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=language)
+        features = np.stack([pad_or_trim(self.model.feature_extractor(samples)) for samples in batch])
+        metadata = [{"offset": 0.0, "duration": len(samples) / SAMPLE_RATE, "segments": []} for samples in batch]
+        outputs = BatchedInferencePipeline(self.model).forward(
+            features, tokenizer, metadata, self._batch_options(tokenizer, prompt))
+        results = []
+        for samples, output in zip(batch, outputs):
+            decoded = [_from_batched(segment) for segment in output]
+            if any(self._needs_fallback(d) for d in decoded):
+                decoded = self.decode(samples, language, prompt)
+            results.append(decoded)
+        return results
+
+    def _needs_fallback(self, decoded: "Decoded") -> bool:
+        return decoded.compression_ratio > 2.4 or decoded.avg_logprob < -1.0
+
+    def _batch_options(self, tokenizer, prompt):
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        return TranscriptionOptions(
+            beam_size=self.settings.beam_size, best_of=self.settings.beam_size, patience=1, length_penalty=1,
+            repetition_penalty=1, no_repeat_ngram_size=0, log_prob_threshold=-1.0, no_speech_threshold=None,
+            compression_ratio_threshold=2.4, condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+            temperatures=[0.0], initial_prompt=prompt, prefix=None, suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]), without_timestamps=False,
+            max_initial_timestamp=1.0, word_timestamps=True, prepend_punctuations="\"'“¿([{-",
+            append_punctuations="\"'.。,，!！?？:：”)]}、", multilingual=False, max_new_tokens=None,
+            clip_timestamps=[], hallucination_silence_threshold=None, hotwords=None,
+        )
+
+
+def _from_batched(segment: dict) -> Decoded:
+    return Decoded(
+        start_s=segment["start"],
+        end_s=segment["end"],
+        text=segment["text"].strip(),
+        words=[Word(w["start"], w["end"], w["word"], w["probability"]) for w in segment.get("words") or []],
+        avg_logprob=segment["avg_logprob"],
+        no_speech_prob=segment["no_speech_prob"],
+        compression_ratio=segment["compression_ratio"],
+    )
+
+
 class OpenAIWhisperEngine:
     """The reference PyTorch implementation; its checkpoint is converted from the packaged weights."""
 
@@ -201,6 +257,10 @@ class OpenAIWhisperEngine:
             )
             for s in result["segments"]
         ]
+
+    def decode_batch(self, batch, language, prompt):
+        # openai-whisper has no batched decoding; it is the reference engine, not the fast one.
+        return [self.decode(samples, language, prompt) for samples in batch]
 
 
 ENGINES = {"faster-whisper": FasterWhisperEngine, "openai-whisper": OpenAIWhisperEngine}

@@ -64,7 +64,7 @@ def _ingest(ctx: StageContext) -> StageOutput:
 def _vad(ctx: StageContext) -> StageOutput:
     artifact = vad.run(ctx.inputs["ingest.json"], ctx.config.vad, ctx.out_dir)
     segments = {name: len(segs) for name, segs in artifact["tracks"].items()}
-    return StageOutput(artifact, models={"vad": "silero-vad " + _package_version("silero-vad")},
+    return StageOutput(artifact, models={"vad": "silero-vad v6 onnx via faster-whisper " + _package_version("faster-whisper")},
                        counters={"speech_segments": segments, "speech_s": artifact["speech_s"]})
 
 

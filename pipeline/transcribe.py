@@ -1,13 +1,13 @@
-"""Stage ``transcribe``: language per speech segment, then Whisper on each stretch of one language.
+"""Stage ``transcribe``: language per speech segment, then Whisper on windows of one language.
 
 Plan, for each track:
 1. the VAD segments are grouped into checkpoint chunks (``checkpoint_every_s`` of audio each);
 2. within a chunk, each VAD segment gets its language from a short encoder pass, restricted
    to the event's languages (never one language per file);
-3. consecutive segments of one language, close together, are decoded as one window of at
-   most 30 s — one encoder pass, as plain faster-whisper does with its VAD;
-4. a window that decodes with low confidence is also decoded in the next likely language,
-   and the better-scoring reading is kept;
+3. segments of one language are packed into windows of at most 30 s (``packing.py``) and
+   each window is decoded with word timestamps;
+4. a segment that comes out weak is decoded again on its own — in its runner-up language when
+   language identification was unsure — and the better reading is kept;
 5. guards drop or flag invented text; each finished chunk is written to disk so a killed run
    resumes after the last finished chunk.
 """
@@ -15,32 +15,18 @@ Plan, for each track:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import numpy as np
 
 from . import guards
 from .config import Config, TranscribeSettings
 from .engines import Decoded, Engine, load_engine
-from .ingest import SAMPLE_RATE
+from .packing import SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
 from .progress import bar
 from .storage import write_json
 from .vad import read_block
 
-MAX_WINDOW_S = 30.0  # one Whisper window
-# Segments further apart than this are not decoded together: long silences invite invented text.
-MAX_JOIN_GAP_S = 2.0
-TIME_DECIMALS = 3
-
-
-@dataclass(frozen=True)
-class SpeechSegment:
-    start_s: float
-    end_s: float
-    language: str = ""
-    language_probability: float = 0.0
-    runner_up: str = ""
+DECODE_ROUNDS = 3  # first pass plus re-packed passes for what Whisper skipped
+MIN_COVERAGE = 0.4  # share of a segment its words must span to count as decoded
 
 
 def plan_chunks(segments: list[dict], every_s: float) -> list[list[dict]]:
@@ -49,22 +35,6 @@ def plan_chunks(segments: list[dict], every_s: float) -> list[list[dict]]:
     for segment in segments:
         chunks.setdefault(int(segment["start_s"] // every_s), []).append(segment)
     return [chunks[key] for key in sorted(chunks)]
-
-
-def pack_windows(segments: list[SpeechSegment]) -> list[list[SpeechSegment]]:
-    """Join consecutive segments of one language into windows of at most 30 s."""
-    windows: list[list[SpeechSegment]] = []
-    for segment in segments:
-        if windows:
-            current = windows[-1]
-            same_language = current[-1].language == segment.language
-            close = segment.start_s - current[-1].end_s <= MAX_JOIN_GAP_S
-            fits = segment.end_s - current[0].start_s <= MAX_WINDOW_S
-            if same_language and close and fits:
-                current.append(segment)
-                continue
-        windows.append([segment])
-    return windows
 
 
 def identify(engine: Engine, wav: Path, segment: dict, languages: list[str]) -> SpeechSegment:
@@ -76,59 +46,9 @@ def identify(engine: Engine, wav: Path, segment: dict, languages: list[str]) -> 
     return SpeechSegment(start_s, end_s, ranked[0][0], ranked[0][1], ranked[1][0])
 
 
-def _score(decoded: list[Decoded]) -> float:
-    """Duration-weighted average log-probability: higher is the more plausible reading."""
-    weights = [max(d.end_s - d.start_s, 0.1) for d in decoded]
-    if not decoded:
-        return float("-inf")
-    return sum(d.avg_logprob * w for d, w in zip(decoded, weights)) / sum(weights)
-
-
 def _mean_confidence(decoded: list[Decoded]) -> float:
     words = [w.probability for d in decoded for w in d.words]
     return sum(words) / len(words) if words else 0.0
-
-
-def decode_window(engine: Engine, wav: Path, window: list[SpeechSegment], settings: TranscribeSettings,
-                  counters: dict) -> list[tuple[str, float, list[Decoded]]]:
-    """Decode one window as (language, language probability, segments) readings.
-
-    A weak reading of a multi-segment window is redone segment by segment (one of them may be
-    in the other language); a weak single segment is also decoded in its runner-up language
-    and the better-scoring reading is kept.
-    """
-    start_s, end_s = window[0].start_s, window[-1].end_s
-    samples = read_block(wav, start_s, end_s - start_s)
-    language = window[0].language
-    probability = min(s.language_probability for s in window)
-    decoded = engine.decode(samples, language, settings.initial_prompt)
-    if _mean_confidence(decoded) < settings.retry_other_language_below:
-        if len(window) > 1:
-            counters["windows_split"] += 1
-            return [reading for segment in window
-                    for reading in decode_window(engine, wav, [segment], settings, counters)]
-        runner_up = window[0].runner_up
-        # A confident language decision stands: decoding in the wrong language often yields
-        # a fluent translation that scores well, so the retry is only for unsure segments.
-        unsure = probability < settings.retry_if_language_probability_below
-        if runner_up != language and unsure:
-            counters["language_retries"] += 1
-            alternative = engine.decode(samples, runner_up, settings.initial_prompt)
-            if _score(alternative) > _score(decoded):
-                counters["language_switched_by_retry"] += 1
-                language, probability, decoded = runner_up, 1.0 - probability, alternative
-    return [(language, probability, [_shift(d, start_s, end_s) for d in decoded])]
-
-
-def _shift(decoded: Decoded, offset_s: float, limit_s: float) -> Decoded:
-    """Move times from window-relative to recording time, clipped to the window."""
-    def at(t: float) -> float:
-        return round(min(max(t + offset_s, offset_s), limit_s), TIME_DECIMALS)
-
-    words = [type(w)(at(w.start_s), max(at(w.start_s), at(w.end_s)), w.text, round(w.probability, 4))
-             for w in decoded.words]
-    return Decoded(at(decoded.start_s), max(at(decoded.start_s), at(decoded.end_s)), decoded.text,
-                   words, decoded.avg_logprob, decoded.no_speech_prob, decoded.compression_ratio)
 
 
 def to_segment(decoded: Decoded, language: str, probability: float, track: str, flags: list[str]) -> dict:
@@ -153,16 +73,85 @@ def to_segment(decoded: Decoded, language: str, probability: float, track: str, 
 
 
 def new_counters() -> dict:
-    counters = {"windows": 0, "windows_split": 0, "language_retries": 0, "language_switched_by_retry": 0}
+    counters = {"windows": 0, "segments_redecoded": 0, "language_retries": 0, "language_switched_by_retry": 0}
     counters.update({f"dropped_{r}": 0 for r in guards.DROP_REASONS})
     counters.update({f"flagged_{f}": 0 for f in (guards.FLAG_REPEATS, guards.FLAG_RATE, guards.FLAG_LOW_CONFIDENCE)})
     return counters
 
 
-def _flatten(readings):
-    for language, probability, decoded in readings:
-        for piece in decoded:
-            yield language, probability, piece
+def decode_alone(engine: Engine, wav: Path, segment: SpeechSegment, language: str,
+                 settings: TranscribeSettings) -> list[Decoded]:
+    window = Window(language, (segment,))
+    decoded = engine.decode(window_audio(window, lambda s, n: read_block(wav, s, n)), language,
+                            settings.initial_prompt)
+    return split_by_segment(decoded, window)[0]
+
+
+def second_guess(engine: Engine, wav: Path, segment: SpeechSegment, language: str, readings: list[Decoded],
+                 settings: TranscribeSettings, counters: dict) -> tuple[str, float, list[Decoded]]:
+    """Keep a segment's reading, or its reading in the runner-up language when that is better.
+
+    A confident language decision stands: decoding in the wrong language often yields a fluent
+    translation that scores well, so the retry is only for segments whose language was unsure.
+    """
+    probability = segment.language_probability
+    unsure = probability < settings.retry_if_language_probability_below
+    weak = _mean_confidence(readings) < settings.retry_other_language_below
+    if weak and unsure and segment.runner_up != language:
+        counters["language_retries"] += 1
+        alternative = decode_alone(engine, wav, segment, segment.runner_up, settings)
+        if _mean_confidence(alternative) > _mean_confidence(readings):
+            counters["language_switched_by_retry"] += 1
+            return segment.runner_up, 1.0 - probability, alternative
+    return language, probability, readings
+
+
+def _covered(segment: SpeechSegment, readings: list[Decoded]) -> bool:
+    """Did the decoder say something for most of this segment? (Batched decoding stops early.)"""
+    words = [w for d in readings for w in d.words]
+    if not words:
+        return bool(readings)
+    return words[-1].end_s - words[0].start_s >= MIN_COVERAGE * segment.duration_s
+
+
+def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: TranscribeSettings) -> list[list[Decoded]]:
+    """Decoder output per window; windows of one language go through the engine in batches."""
+    decoded: dict[int, list[Decoded]] = {}
+    for language in dict.fromkeys(w.language for w in windows):
+        indices = [i for i, w in enumerate(windows) if w.language == language]
+        for first in range(0, len(indices), settings.batch_size):
+            batch = indices[first : first + settings.batch_size]
+            audio = [window_audio(windows[i], lambda start_s, length_s: read_block(wav, start_s, length_s))
+                     for i in batch]
+            decoded.update(zip(batch, engine.decode_batch(audio, language, settings.initial_prompt)))
+    return [decoded[i] for i in range(len(windows))]
+
+
+def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], settings: TranscribeSettings,
+                    counters: dict) -> list[tuple[str, float, list[Decoded]]]:
+    """(language, language probability, readings) for each segment, in order.
+
+    Segments are packed into windows and decoded in batches. Whisper may stop before the end
+    of a window or skip a short segment; those segments are packed again and decoded in a
+    further round, instead of one by one.
+    """
+    readings: dict[SpeechSegment, list[Decoded]] = {}
+    windows = pack_by_language(segments)
+    counters["windows"] += len(windows)
+    for round_number in range(1, DECODE_ROUNDS + 1):
+        missed = []
+        for window, decoded in zip(windows, _decode_batched(engine, wav, windows, settings)):
+            for segment, found in zip(window.segments, split_by_segment(decoded, window)):
+                last_chance = round_number == DECODE_ROUNDS or len(window.segments) == 1
+                if _covered(segment, found) or last_chance:
+                    readings[segment] = found
+                else:
+                    missed.append(segment)
+        if not missed:
+            break
+        counters["segments_redecoded"] += len(missed)
+        windows = pack_by_language(missed)
+    return [second_guess(engine, wav, s, s.language, readings[s], settings, counters) for s in segments]
 
 
 def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], languages: list[str],
@@ -170,9 +159,8 @@ def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], l
     counters = new_counters()
     identified = [identify(engine, wav, segment, languages) for segment in chunk]
     segments = []
-    for window in pack_windows(identified):
-        counters["windows"] += 1
-        for language, probability, piece in _flatten(decode_window(engine, wav, window, settings, counters)):
+    for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters):
+        for piece in decoded:
             reason = guards.drop_reason(piece, settings.guards)
             if reason:
                 counters[f"dropped_{reason}"] += 1
@@ -181,6 +169,7 @@ def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], l
             for flag in found:
                 counters[f"flagged_{flag}"] += 1
             segments.append(to_segment(piece, language, probability, track, found))
+    segments.sort(key=lambda s: (s["start_s"], s["end_s"]))
     return {"segments": segments, "counters": counters}
 
 

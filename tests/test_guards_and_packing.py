@@ -8,7 +8,8 @@ import soundfile
 from pipeline import guards
 from pipeline.config import GuardSettings, TranscribeSettings
 from pipeline.engines import Decoded, Word
-from pipeline.transcribe import SpeechSegment, pack_windows, plan_chunks, transcribe_chunk
+from pipeline.packing import GAP_S, SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
+from pipeline.transcribe import plan_chunks, transcribe_chunk
 
 GUARDS = GuardSettings()
 
@@ -36,12 +37,28 @@ def test_speaking_rate_flag():
     assert guards.FLAG_RATE in guards.flags(fast, "en", GUARDS)
 
 
-def test_pack_windows_splits_on_language_gap_and_length():
-    segments = [SpeechSegment(0, 5, "en"), SpeechSegment(5.5, 10, "en"), SpeechSegment(10.5, 14, "ja"),
-                SpeechSegment(20, 25, "ja"), SpeechSegment(25.5, 40, "ja"), SpeechSegment(40.2, 60, "ja")]
-    windows = pack_windows(segments)
-    assert [[(s.start_s, s.end_s) for s in w] for w in windows] == [
-        [(0, 5), (5.5, 10)], [(10.5, 14)], [(20, 25), (25.5, 40)], [(40.2, 60)]]
+def test_windows_hold_one_language_and_at_most_30_s():
+    segments = [SpeechSegment(0, 5, "en"), SpeechSegment(5.5, 10, "ja"), SpeechSegment(10.5, 14, "en"),
+                SpeechSegment(20, 34, "ja"), SpeechSegment(35, 47, "ja"), SpeechSegment(50, 60, "en")]
+    windows = pack_by_language(segments)
+    assert [(w.language, [(s.start_s, s.end_s) for s in w.segments]) for w in windows] == [
+        ("en", [(0, 5), (10.5, 14), (50, 60)]),
+        ("ja", [(5.5, 10), (20, 34)]),
+        ("ja", [(35, 47)]),
+    ]
+    for window in windows:
+        assert window.offsets_s[-1] + window.segments[-1].duration_s <= 30.0
+
+
+def test_packed_times_map_back_to_the_recording():
+    window = Window("en", (SpeechSegment(10.0, 12.0, "en"), SpeechSegment(50.0, 53.0, "en")))
+    audio = window_audio(window, lambda start, length: np.ones(int(length * 16000), dtype=np.float32))
+    assert len(audio) == int((2.0 + GAP_S + 3.0) * 16000)
+    words = [Word(0.5, 1.0, " first", 0.9), Word(1.9, 2.1, " edge", 0.8), Word(2.0 + GAP_S + 0.2, 2.0 + GAP_S + 0.6, " second", 0.9)]
+    first, second = split_by_segment([Decoded(0.5, 2.0 + GAP_S + 0.6, "first edge second", words)], window)
+    assert [(w.text, w.start_s, w.end_s) for w in first[0].words] == [(" first", 10.5, 11.0), (" edge", 11.9, 12.0)]
+    assert [(w.text, w.start_s, w.end_s) for w in second[0].words] == [(" second", 50.2, 50.6)]
+    assert first[0].text == "first edge" and second[0].text == "second"
 
 
 def test_plan_chunks_groups_by_start_time():
@@ -58,7 +75,7 @@ class FakeEngine:
 
     def _language_at(self, samples):
         # The fake audio encodes the language in its amplitude: 0.1 = en, 0.2 = ja.
-        return "en" if abs(float(np.median(np.abs(samples))) - 0.1) < 0.05 else "ja"
+        return "en" if abs(float(np.max(np.abs(samples))) - 0.1) < 0.05 else "ja"
 
     def describe(self):
         return {"engine": "fake"}
@@ -66,6 +83,9 @@ class FakeEngine:
     def language_probabilities(self, samples, languages):
         language = self._language_at(samples)
         return {lang: (0.95 if lang == language else 0.05) for lang in languages}
+
+    def decode_batch(self, batch, language, prompt):
+        return [self.decode(samples, language, prompt) for samples in batch]
 
     def decode(self, samples, language, prompt):
         self.decodes.append(language)
@@ -86,3 +106,4 @@ def test_each_segment_gets_its_own_language(tmp_path):
     assert [s["language"] for s in result["segments"]] == ["en", "ja"]
     assert [s["text"] for s in result["segments"]] == ["hello there", "こんにちは"]
     assert result["counters"]["windows"] == 2 and result["counters"]["language_retries"] == 0
+    assert engine.decodes == ["en", "ja"]

@@ -24,6 +24,9 @@ class ConstantEngine:
     def language_probabilities(self, samples, languages):
         return {lang: 1.0 / len(languages) for lang in languages}
 
+    def decode_batch(self, batch, language, prompt):
+        return [self.decode(samples, language, prompt) for samples in batch]
+
     def decode(self, samples, language, prompt):
         end = len(samples) / 16000
         return [Decoded(0.0, end, "words here", [Word(0.0, end / 2, " words", 0.9), Word(end / 2, end, " here", 0.9)])]
@@ -57,7 +60,7 @@ def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(t
     manifest = read_json(out / "manifest.json")
     assert manifest["stages"]["transcribe"]["settings"]["transcribe"]["beam_size"] == 2
     assert manifest["stages"]["ingest"]["inputs"]["recording"]
-    assert manifest["stages"]["vad"]["models"]["vad"].startswith("silero-vad")
+    assert manifest["stages"]["vad"]["models"]["vad"].startswith("silero-vad v6")
     transcript = read_json(out / "transcript.json")
     assert transcript["provenance"]["fingerprint"] == manifest["stages"]["transcribe"]["fingerprint"]
 
