@@ -25,7 +25,7 @@ FRAMES_PER_SECOND = 100
 FULL_WINDOW_FRAMES = 3000
 # Language identification looks at no more than this many seconds of a segment; faster-whisper's
 # encoder accepts short inputs, which makes identification ~5x cheaper than a full window.
-LID_MAX_S = 15.0
+LID_MAX_S = 8.0
 LID_MIN_FRAMES = 300
 
 

@@ -20,13 +20,14 @@ from pathlib import Path
 from . import guards
 from .config import Config, TranscribeSettings
 from .engines import Decoded, Engine, load_engine
-from .packing import SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
+from .packing import SpeechSegment, Window, join_neighbours, pack_by_language, split_by_segment, window_audio
 from .progress import bar
 from .storage import write_json
 from .vad import read_block
 
 DECODE_ROUNDS = 3  # first pass plus re-packed passes for what Whisper skipped
-MIN_COVERAGE = 0.4  # share of a segment its words must span to count as decoded
+# Speech after the last decoded word longer than this was skipped, not silence: decode it again.
+MAX_SILENT_TAIL_S = 1.5
 
 
 def plan_chunks(segments: list[dict], every_s: float) -> list[list[dict]]:
@@ -106,12 +107,15 @@ def second_guess(engine: Engine, wav: Path, segment: SpeechSegment, language: st
     return language, probability, readings
 
 
-def _covered(segment: SpeechSegment, readings: list[Decoded]) -> bool:
-    """Did the decoder say something for most of this segment? (Batched decoding stops early.)"""
+def uncovered_tail(segment: SpeechSegment, readings: list[Decoded]) -> SpeechSegment | None:
+    """The end part of a segment the decoder said nothing about (batched decoding stops early)."""
     words = [w for d in readings for w in d.words]
     if not words:
-        return bool(readings)
-    return words[-1].end_s - words[0].start_s >= MIN_COVERAGE * segment.duration_s
+        return None if readings else segment
+    if segment.end_s - words[-1].end_s <= MAX_SILENT_TAIL_S:
+        return None
+    return SpeechSegment(words[-1].end_s, segment.end_s, segment.language, segment.language_probability,
+                         segment.runner_up)
 
 
 def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: TranscribeSettings) -> list[list[Decoded]]:
@@ -135,29 +139,34 @@ def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], se
     of a window or skip a short segment; those segments are packed again and decoded in a
     further round, instead of one by one.
     """
-    readings: dict[SpeechSegment, list[Decoded]] = {}
+    pieces: list[tuple[SpeechSegment, list[Decoded]]] = []
     windows = pack_by_language(segments)
     counters["windows"] += len(windows)
     for round_number in range(1, DECODE_ROUNDS + 1):
         missed = []
         for window, decoded in zip(windows, _decode_batched(engine, wav, windows, settings)):
             for segment, found in zip(window.segments, split_by_segment(decoded, window)):
-                last_chance = round_number == DECODE_ROUNDS or len(window.segments) == 1
-                if _covered(segment, found) or last_chance:
-                    readings[segment] = found
-                else:
-                    missed.append(segment)
+                tail = uncovered_tail(segment, found)
+                if tail is None or round_number == DECODE_ROUNDS:
+                    pieces.append((segment, found))
+                    continue
+                if found:
+                    pieces.append((SpeechSegment(segment.start_s, tail.start_s, segment.language,
+                                                 segment.language_probability, segment.runner_up), found))
+                missed.append(tail)
         if not missed:
             break
         counters["segments_redecoded"] += len(missed)
         windows = pack_by_language(missed)
-    return [second_guess(engine, wav, s, s.language, readings[s], settings, counters) for s in segments]
+    pieces.sort(key=lambda piece: piece[0].start_s)
+    return [second_guess(engine, wav, s, s.language, found, settings, counters) for s, found in pieces]
 
 
 def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], languages: list[str],
                      settings: TranscribeSettings) -> dict:
     counters = new_counters()
     identified = [identify(engine, wav, segment, languages) for segment in chunk]
+    identified = join_neighbours(identified, settings.retry_if_language_probability_below)
     segments = []
     for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters):
         for piece in decoded:

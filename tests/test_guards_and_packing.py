@@ -8,7 +8,7 @@ import soundfile
 from pipeline import guards
 from pipeline.config import GuardSettings, TranscribeSettings
 from pipeline.engines import Decoded, Word
-from pipeline.packing import GAP_S, SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
+from pipeline.packing import GAP_S, MAX_WINDOW_S, SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
 from pipeline.transcribe import plan_chunks, transcribe_chunk
 
 GUARDS = GuardSettings()
@@ -47,7 +47,7 @@ def test_windows_hold_one_language_and_at_most_30_s():
         ("ja", [(35, 47)]),
     ]
     for window in windows:
-        assert window.offsets_s[-1] + window.segments[-1].duration_s <= 30.0
+        assert window.offsets_s[-1] + window.segments[-1].duration_s <= MAX_WINDOW_S
 
 
 def test_packed_times_map_back_to_the_recording():
