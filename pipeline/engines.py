@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Protocol
 
+import ctranslate2
 import numpy as np
 
 from .config import TranscribeSettings
@@ -27,6 +28,7 @@ FULL_WINDOW_FRAMES = 3000
 # encoder accepts short inputs, which makes identification ~5x cheaper than a full window.
 LID_MAX_S = 8.0
 LID_MIN_FRAMES = 300
+SAMPLING_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class FasterWhisperEngine:
         return _restricted({token[2:-2]: prob for token, prob in results}, languages)
 
     def decode(self, samples, language, prompt):
+        # The temperature fallback samples: a fixed seed makes re-runs give the same text.
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _ = self.model.transcribe(
             samples,
             language=language,
@@ -233,6 +237,9 @@ class OpenAIWhisperEngine:
         return _restricted(probabilities, languages)
 
     def decode(self, samples, language, prompt):
+        import torch
+
+        torch.manual_seed(SAMPLING_SEED)  # the temperature fallback samples
         result = self.model.transcribe(
             samples.astype(np.float32),
             language=language,
