@@ -6,7 +6,6 @@ file, the key path, the bad value and what is allowed.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -51,9 +50,9 @@ class SessionSlot(Strict):
 class Session(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: Bilingual
-    # Scheduled local times, "HH:MM", in the event's time zone.
-    start: str = Field(pattern=r"^\d{2}:\d{2}$")
-    end: str = Field(pattern=r"^\d{2}:\d{2}$")
+    # Scheduled local times, "HH:MM" or "HH:MM:SS", in the event's time zone.
+    start: str = Field(pattern=r"^\d{2}:\d{2}(:\d{2})?$")
+    end: str = Field(pattern=r"^\d{2}:\d{2}(:\d{2})?$")
     people: list[SessionSlot] = []
 
 
@@ -208,9 +207,7 @@ def section(config: Config, dotted: str):
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-_TIME = re.compile(r"^(\d{2}):(\d{2})$")
-
-
-def minutes_of_day(hhmm: str) -> int:
-    hours, minutes = _TIME.match(hhmm).groups()
-    return int(hours) * 60 + int(minutes)
+def seconds_of_day(clock: str) -> int:
+    """ "08:20" or "08:20:30" -> seconds since midnight."""
+    parts = [int(p) for p in clock.split(":")] + [0]
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
