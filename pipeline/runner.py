@@ -82,8 +82,8 @@ def _export(ctx: StageContext) -> StageOutput:
 
 STAGES: list[Stage] = [
     Stage("ingest", 1, ("recording",), (), "ingest.json", _ingest),
-    Stage("vad", 1, ("vad",), ("ingest.json",), "vad.json", _vad),
-    Stage("transcribe", 1, ("transcribe", "event.languages"), ("ingest.json", "vad.json"), "transcript.json",
+    Stage("vad", 2, ("vad",), ("ingest.json",), "vad.json", _vad),
+    Stage("transcribe", 2, ("transcribe", "event.languages"), ("ingest.json", "vad.json"), "transcript.json",
           _transcribe),
     Stage("export", 1, ("captions",), ("transcript.json",), "export.json", _export),
 ]

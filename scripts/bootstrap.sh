@@ -45,6 +45,9 @@ install_python_packages() {
     "$VENV/bin/pip" install -q -r requirements/base.txt -r requirements/test.txt
     # openai-whisper without its dependencies: they would add triton (~1 GB, unused on CPU).
     "$VENV/bin/pip" install -q --no-deps "openai-whisper==20250625"
+    # resemblyzer (speaker embeddings, weights inside the wheel) declares webrtcvad, which is
+    # source-only; webrtcvad-wheels from requirements/base.txt provides the same module.
+    "$VENV/bin/pip" install -q --no-deps "resemblyzer==0.1.4"
     "$VENV/bin/pip" install -q --no-deps -e .
     echo "$wanted" > "$STAMP"
 }

@@ -1,0 +1,163 @@
+"""``python -m pipeline evaluate OUTPUT_DIR TRUTH_JSON``: score a run against ground truth.
+
+The truth file lists utterances (person, language, start/end, text, reference translation,
+track). Each transcript segment is matched to the truth utterance it overlaps most on the
+same track; every figure is computed from those matches, so any recording with a truth file in
+this format is scored the same way. Figures whose stage has not run yet say so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jiwer
+
+from .errors import PipelineError
+from .metrics import normalise
+from .storage import read_json
+
+
+@dataclass
+class Match:
+    utterance: dict
+    segments: list[dict]
+
+
+def _overlap(a: dict, b: dict) -> float:
+    return max(0.0, min(a["end_s"], b["end_s"]) - max(a["start_s"], b["start_s"]))
+
+
+def _nearest(segment: dict, utterances: list[dict]) -> dict:
+    """The utterance overlapping the segment most; with no overlap, the closest in time."""
+    def key(u: dict) -> tuple[float, float]:
+        gap = max(u["start_s"] - segment["end_s"], segment["start_s"] - u["end_s"], 0.0)
+        return (-_overlap(segment, u), gap)
+
+    return min(utterances, key=key)
+
+
+def match(segments: list[dict], utterances: list[dict]) -> list[Match]:
+    matches = {u["id"]: Match(u, []) for u in utterances}
+    for segment in segments:
+        same_track = [u for u in utterances if u.get("track", "floor") == segment.get("track", "floor")]
+        if same_track:
+            matches[_nearest(segment, same_track)["id"]].segments.append(segment)
+    return list(matches.values())
+
+
+def _joined(segments: list[dict], language: str) -> str:
+    return ("" if language == "ja" else " ").join(s["text"] for s in segments)
+
+
+def english_wer(matches: list[Match]) -> float | None:
+    pairs = [(normalise(m.utterance["text"]), normalise(_joined(m.segments, "en")))
+             for m in matches if m.utterance["language"] == "en"]
+    pairs = [(ref, hyp) for ref, hyp in pairs if ref]
+    if not pairs:
+        return None
+    return jiwer.wer([r for r, _ in pairs], [h for _, h in pairs])
+
+
+def japanese_cer(matches: list[Match]) -> float | None:
+    pairs = [(normalise(m.utterance["text"]).replace(" ", ""), normalise(_joined(m.segments, "ja")).replace(" ", ""))
+             for m in matches if m.utterance["language"] == "ja"]
+    pairs = [(ref, hyp) for ref, hyp in pairs if ref]
+    if not pairs:
+        return None
+    return jiwer.cer([r for r, _ in pairs], [h for _, h in pairs])
+
+
+def language_accuracy(matches: list[Match]) -> tuple[float, int] | None:
+    judged = [s["language"] == m.utterance["language"] for m in matches for s in m.segments]
+    return (sum(judged) / len(judged), len(judged)) if judged else None
+
+
+def speaker_accuracy(matches: list[Match]) -> float | None:
+    """Share of truth speech time covered by segments labelled with the right person."""
+    labelled = [s for m in matches for s in m.segments if s.get("speaker")]
+    if not labelled:
+        return None
+    total = sum(m.utterance["end_s"] - m.utterance["start_s"] for m in matches)
+    right = sum(_overlap(s, m.utterance) for m in matches for s in m.segments
+                if s.get("speaker") == m.utterance["person"])
+    return right / total if total else None
+
+
+def translation_chrf(matches: list[Match]) -> float | None:
+    import sacrebleu
+
+    pairs = [(m.utterance["translation"], " ".join(s["translation"] for s in m.segments))
+             for m in matches if m.utterance.get("translation") and any(s.get("translation") for s in m.segments)]
+    if not pairs:
+        return None
+    return sacrebleu.corpus_chrf([h for _, h in pairs], [[r for r, _ in pairs]]).score
+
+
+def load_truth(path: Path) -> dict:
+    if not path.is_file():
+        raise PipelineError(f"truth {path}: file not found")
+    try:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise PipelineError(f"truth {path}: not valid JSON ({e})") from e
+    if not isinstance(truth, dict) or not isinstance(truth.get("utterances"), list):
+        raise PipelineError(f"truth {path}: expected an object with an 'utterances' list")
+    for i, utterance in enumerate(truth["utterances"]):
+        missing = [k for k in ("id", "person", "language", "start_s", "end_s", "text") if k not in utterance]
+        if missing:
+            raise PipelineError(f"truth {path}: utterances[{i}] lacks {', '.join(missing)}")
+    return truth
+
+
+def evaluate(out_dir: Path, truth_path: Path) -> dict:
+    transcript_path = out_dir / "transcript.json"
+    if not transcript_path.is_file():
+        raise PipelineError(f"output {out_dir}: no transcript.json; run the pipeline first")
+    truth = load_truth(truth_path)
+    transcript = read_json(transcript_path)
+    figures = {}
+    for track in dict.fromkeys(u.get("track", "floor") for u in truth["utterances"]):
+        utterances = [u for u in truth["utterances"] if u.get("track", "floor") == track]
+        segments = [s for s in transcript["segments"] if s.get("track", "floor") == track]
+        if not segments:
+            continue
+        matches = match(segments, utterances)
+        accuracy = language_accuracy(matches)
+        figures[track] = {
+            "utterances": len(utterances),
+            "segments": len(segments),
+            "utterances_without_text": sum(1 for m in matches if not m.segments),
+            "english_wer": english_wer(matches),
+            "japanese_cer": japanese_cer(matches),
+            "language_accuracy": accuracy[0] if accuracy else None,
+            "speaker_time_accuracy": speaker_accuracy(matches),
+            "translation_chrf": translation_chrf(matches),
+        }
+    return figures
+
+
+LABELS = {
+    "english_wer": ("English word error rate", "{:.1%}"),
+    "japanese_cer": ("Japanese character error rate", "{:.1%}"),
+    "language_accuracy": ("segments with the right language", "{:.1%}"),
+    "speaker_time_accuracy": ("speech time given to the right person", "{:.1%}"),
+    "translation_chrf": ("translation chrF", "{:.1f}"),
+}
+NOT_YET = {
+    "speaker_time_accuracy": "n/a (no speaker labels: the diarize/align stages have not run)",
+    "translation_chrf": "n/a (no translations: the translate stage has not run)",
+}
+
+
+def report(figures: dict) -> str:
+    lines = []
+    for track, values in figures.items():
+        lines.append(f"track {track}: {values['segments']} segments for {values['utterances']} utterances "
+                     f"({values['utterances_without_text']} utterances got no text)")
+        for key, (label, fmt) in LABELS.items():
+            value = values[key]
+            shown = fmt.format(value) if value is not None else NOT_YET.get(key, "n/a (none in the truth)")
+            lines.append(f"  {label:40} {shown}")
+    return "\n".join(lines) if lines else "no transcript segments on any track of the truth file"
