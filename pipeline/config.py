@@ -155,6 +155,16 @@ class TranscribeSettings(Strict):
     guards: GuardSettings = GuardSettings()
 
 
+class DiarizeSettings(Strict):
+    # A split into several voices must reach this silhouette (cosine) or all is one voice.
+    # The fixtures and the demo score 0.31-0.64 for their true number of speakers.
+    min_silhouette: float = Field(default=0.15, ge=0, lt=1)
+    # Clusters with fewer pieces (~2.4 s each) are folded into the nearest larger one.
+    min_cluster_pieces: int = Field(default=2, ge=1)
+    # A window this close to two voices is marked as possible overlapping speech.
+    overlap_margin: float = Field(default=0.03, ge=0)
+
+
 class CaptionSettings(Strict):
     # Japanese lines are measured in characters, English lines in words.
     max_line_chars_ja: int = Field(default=16, ge=4)
@@ -169,6 +179,7 @@ class Config(Strict):
     recording: Recording = Recording()
     vad: VadSettings = VadSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
+    diarize: DiarizeSettings = DiarizeSettings()
     captions: CaptionSettings = CaptionSettings()
 
 
@@ -204,6 +215,8 @@ def section(config: Config, dotted: str):
     value = config
     for part in dotted.split("."):
         value = getattr(value, part)
+    if isinstance(value, list):
+        return [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from . import captions, ingest, transcribe, vad
+from . import captions, diarize, ingest, transcribe, vad
 from .config import Config, section
 from .errors import PipelineError
 from .models import sha256_of
-from .storage import read_json, write_json
+from .storage import read_json, write_json, write_text
 
 MANIFEST = "manifest.json"
+UNNAMED_VOICES = 2
 
 
 @dataclass
@@ -75,6 +76,18 @@ def _transcribe(ctx: StageContext) -> StageOutput:
     return StageOutput(artifact, models={"asr": model}, counters=counters)
 
 
+def _diarize(ctx: StageContext) -> StageOutput:
+    people = len(ctx.config.event.people)
+    # Room for voices the agenda does not name (an interpreter, someone in the audience).
+    max_speakers = people + UNNAMED_VOICES if people else None
+    artifact, rttm_text = diarize.run(ctx.inputs["ingest.json"], ctx.inputs["vad.json"], ctx.config.diarize,
+                                      max_speakers, ctx.out_dir)
+    write_text(ctx.out_dir / "diarization.rttm", rttm_text)
+    return StageOutput(artifact, models={"speaker_encoder": "resemblyzer " + _package_version("resemblyzer")},
+                       counters={"speakers": len(artifact["speakers"]), "turns": len(artifact["turns"])},
+                       files=["diarization.rttm"])
+
+
 def _export(ctx: StageContext) -> StageOutput:
     artifact = captions.run(ctx.inputs["transcript.json"], ctx.config.captions, ctx.out_dir)
     return StageOutput(artifact, counters={"cues": artifact["cues"]}, files=artifact["files"])
@@ -85,6 +98,7 @@ STAGES: list[Stage] = [
     Stage("vad", 2, ("vad",), ("ingest.json",), "vad.json", _vad),
     Stage("transcribe", 2, ("transcribe", "event.languages"), ("ingest.json", "vad.json"), "transcript.json",
           _transcribe),
+    Stage("diarize", 1, ("diarize", "event.people"), ("ingest.json", "vad.json"), "diarization.json", _diarize),
     Stage("export", 1, ("captions",), ("transcript.json",), "export.json", _export),
 ]
 STAGE_NAMES = [s.name for s in STAGES]
