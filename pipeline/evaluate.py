@@ -95,6 +95,37 @@ def translation_chrf(matches: list[Match]) -> float | None:
     return sacrebleu.corpus_chrf([h for _, h in pairs], [[r for r, _ in pairs]]).score
 
 
+def annotation_from_rttm(path: Path):
+    """A pyannote Annotation from an RTTM file (all its lines, whatever the file id)."""
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[0] == "SPEAKER":
+            start, duration = float(fields[3]), float(fields[4])
+            annotation[Segment(start, start + duration)] = fields[7]
+    return annotation
+
+
+def annotation_from_utterances(utterances: list[dict]):
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation()
+    for u in utterances:
+        annotation[Segment(u["start_s"], u["end_s"]), u["id"]] = u["person"]
+    return annotation
+
+
+def diarization_error_rate(reference, hypothesis, duration_s: float, collar_s: float = 0.25) -> float:
+    """pyannote.metrics DER with a forgiveness collar, overlapping speech included."""
+    from pyannote.core import Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=collar_s, skip_overlap=False)
+    return float(metric(reference, hypothesis, uem=Segment(0, duration_s)))
+
+
 def load_truth(path: Path) -> dict:
     if not path.is_file():
         raise PipelineError(f"truth {path}: file not found")
@@ -133,6 +164,7 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
             "japanese_cer": japanese_cer(matches),
             "language_accuracy": accuracy[0] if accuracy else None,
             "speaker_time_accuracy": speaker_accuracy(matches),
+            "diarization_error_rate": _der(out_dir, track, utterances, transcript["duration_s"]),
             "translation_chrf": translation_chrf(matches),
         }
     return figures
@@ -143,12 +175,21 @@ LABELS = {
     "japanese_cer": ("Japanese character error rate", "{:.1%}"),
     "language_accuracy": ("segments with the right language", "{:.1%}"),
     "speaker_time_accuracy": ("speech time given to the right person", "{:.1%}"),
+    "diarization_error_rate": ("diarization error rate (collar 0.25 s)", "{:.1%}"),
     "translation_chrf": ("translation chrF", "{:.1f}"),
 }
 NOT_YET = {
     "speaker_time_accuracy": "n/a (no speaker labels: the diarize/align stages have not run)",
     "translation_chrf": "n/a (no translations: the translate stage has not run)",
+    "diarization_error_rate": "n/a (no diarization.rttm: the diarize stage has not run)",
 }
+
+
+def _der(out_dir: Path, track: str, utterances: list[dict], duration_s: float) -> float | None:
+    rttm = out_dir / "diarization.rttm"
+    if track != "floor" or not rttm.exists():
+        return None
+    return diarization_error_rate(annotation_from_utterances(utterances), annotation_from_rttm(rttm), duration_s)
 
 
 def report(figures: dict) -> str:

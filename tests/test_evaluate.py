@@ -30,7 +30,7 @@ def _segment(start, end, language, text, **extra):
 
 def _write(tmp_path, segments):
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "transcript.json").write_text(json.dumps({"segments": segments}), encoding="utf-8")
+    (tmp_path / "out" / "transcript.json").write_text(json.dumps({"segments": segments, "duration_s": 12.0}), encoding="utf-8")
     (tmp_path / "truth.json").write_text(json.dumps(TRUTH, ensure_ascii=False), encoding="utf-8")
     return tmp_path / "out", tmp_path / "truth.json"
 
