@@ -66,10 +66,28 @@ def break_lines(words: list[str], language: str, settings: CaptionSettings) -> l
 
 
 def _word_texts(segment: dict) -> list[tuple[float, float, str]]:
+    """(start, end, text) per caption word. In English a Whisper word that does not begin
+    with a space continues the previous one ("side", "-by", "-side" is "side-by-side")."""
     words = segment.get("words") or []
     if not words:
         return [(segment["start_s"], segment["end_s"], segment["text"].strip())]
-    return [(w["start_s"], w["end_s"], w["text"].strip()) for w in words if w["text"].strip()]
+    joined: list[tuple[float, float, str]] = []
+    for w in words:
+        text = w["text"]
+        if not text.strip():
+            continue
+        if segment["language"] != "ja" and joined and not text[0].isspace():
+            start, _, previous = joined[-1]
+            joined[-1] = (start, w["end_s"], previous + text.strip())
+        else:
+            joined.append((w["start_s"], w["end_s"], text.strip()))
+    return joined
+
+
+def _speaker_label(segment: dict) -> str | None:
+    """The speaker's name in the segment's own language, when the align stage gave one."""
+    name = segment.get("speaker_name") or {}
+    return name.get(segment["language"]) or name.get("en") or None
 
 
 def segment_cues(segment: dict, settings: CaptionSettings) -> list[Cue]:
@@ -83,7 +101,7 @@ def segment_cues(segment: dict, settings: CaptionSettings) -> list[Cue]:
         if pending:
             texts = [text for _, _, text in pending]
             lines = break_lines(texts, language, settings)
-            cues.append(Cue(pending[0][0], pending[-1][1], lines, language, segment.get("speaker")))
+            cues.append(Cue(pending[0][0], pending[-1][1], lines, language, _speaker_label(segment)))
             pending.clear()
 
     for start_s, end_s, text in _word_texts(segment):
@@ -116,15 +134,20 @@ def _no_overlap(cues: list[Cue]) -> list[Cue]:
     return fixed
 
 
-def _label(cue: Cue) -> str:
-    return f"{cue.speaker}: " if cue.speaker else ""
+def _labels(cues: list[Cue]) -> list[str]:
+    """Name the speaker when the voice changes, as subtitlers do, not on every cue."""
+    labels, previous = [], None
+    for cue in cues:
+        labels.append(f"{cue.speaker}: " if cue.speaker and cue.speaker != previous else "")
+        previous = cue.speaker
+    return labels
 
 
 def write_srt(cues: list[Cue], target: Path) -> None:
     subtitles = [
         srt.Subtitle(index=i, start=dt.timedelta(seconds=c.start_s), end=dt.timedelta(seconds=c.end_s),
-                     content=_label(c) + c.text)
-        for i, c in enumerate(cues, start=1)
+                     content=label + c.text)
+        for i, (c, label) in enumerate(zip(cues, _labels(cues)), start=1)
     ]
     write_text(target, srt.compose(subtitles))
 

@@ -40,6 +40,8 @@ class Person(Strict):
     affiliation: Bilingual = Bilingual()
     languages: list[LanguageCode] = []
     roles: list[Role] = Field(min_length=1)
+    # Short recordings of this person's voice (paths relative to the config file).
+    enrollment: list[str] = []
 
 
 class SessionSlot(Strict):
@@ -70,7 +72,15 @@ class Event(Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"person id {duplicates[0]!r} is defined more than once")
+        owners: dict[str, str] = {}
+        for person in self.people:
+            for variant in [person.name.en, person.name.ja, *person.aliases]:
+                key = (variant or "").strip().lower()
+                if key and owners.setdefault(key, person.id) != person.id:
+                    raise ValueError(f"name variant {variant!r} belongs to both {owners[key]!r} and {person.id!r}")
         for session in self.sessions:
+            if not session.people:
+                raise ValueError(f"session {session.id!r} has no people")
             for slot in session.people:
                 if slot.person not in ids:
                     raise ValueError(
@@ -165,6 +175,20 @@ class DiarizeSettings(Strict):
     overlap_margin: float = Field(default=0.03, ge=0)
 
 
+class AlignSettings(Strict):
+    """Weights of the evidence that puts names on voices (see pipeline/align.py)."""
+
+    self_introduction_weight: float = 6.0
+    handover_weight: float = 3.0
+    language_weight: float = 1.5
+    order_weight: float = 1.0
+    enrollment_weight: float = 20.0
+    # Enrollment similarity above this counts for a person, below against.
+    enrollment_threshold: float = 0.75
+    # A voice whose best total stays below this keeps "Unknown speaker N".
+    min_score: float = 1.0
+
+
 class CaptionSettings(Strict):
     # Japanese lines are measured in characters, English lines in words.
     max_line_chars_ja: int = Field(default=16, ge=4)
@@ -180,6 +204,7 @@ class Config(Strict):
     vad: VadSettings = VadSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
     diarize: DiarizeSettings = DiarizeSettings()
+    align: AlignSettings = AlignSettings()
     captions: CaptionSettings = CaptionSettings()
 
 

@@ -69,6 +69,15 @@ def _mel(samples: np.ndarray) -> np.ndarray:
     return np.pad(mel, ((0, max(0, frames - len(mel))), (0, 0)))[:frames]
 
 
+def embed_file(wav: Path, encoder=None) -> np.ndarray:
+    """One unit-length voice vector for a whole file (an enrollment clip)."""
+    import soundfile
+
+    duration = soundfile.info(str(wav)).duration
+    _, _, vectors = embed(encoder or load_encoder(), wav, [{"start_s": 0.0, "end_s": duration}])
+    return _unit(vectors.mean(axis=0))
+
+
 def embed(encoder, wav: Path, segments: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(window starts, index of the VAD segment of each window, unit-length embeddings)."""
     import torch
@@ -209,9 +218,10 @@ def _turn(start_s: float, end_s: float, windows: list[int], labels: np.ndarray, 
 
 
 def diarize(wav: Path, segments: list[dict], settings: DiarizeSettings, max_speakers: int | None,
-            encoder=None) -> list[Turn]:
+            encoder=None) -> tuple[list[Turn], np.ndarray]:
+    """Turns, and the unit-length centre of each speaker's voice (row k is spk{k})."""
     if not segments:
-        return []
+        return [], np.zeros((0, 256), dtype=np.float32)
     starts, owners, embeddings = embed(encoder or load_encoder(), wav, segments)
     vectors, members = pieces(owners, embeddings)
     piece_labels = cluster(vectors, settings.min_silhouette, max_speakers)
@@ -223,7 +233,8 @@ def diarize(wav: Path, segments: list[dict], settings: DiarizeSettings, max_spea
     # Centres that no window ended up nearest to are dropped; columns follow the new numbering.
     similarity = similarity[:, order]
     labels = _in_order_of_appearance(raw)
-    return to_turns(starts, owners, labels, similarity, segments, settings.overlap_margin)
+    turns = to_turns(starts, owners, labels, similarity, segments, settings.overlap_margin)
+    return turns, centres[order]
 
 
 def rttm(turns: list[Turn], uri: str) -> str:
@@ -233,10 +244,12 @@ def rttm(turns: list[Turn], uri: str) -> str:
 
 def run(ingest: dict, vad: dict, settings: DiarizeSettings, max_speakers: int | None, out_dir: Path) -> tuple[dict, str]:
     floor = next(t for t in ingest["tracks"] if t["role"] == "floor")
-    turns = diarize(out_dir / floor["path"], vad["tracks"][floor["name"]], settings, max_speakers)
+    turns, centres = diarize(out_dir / floor["path"], vad["tracks"][floor["name"]], settings, max_speakers)
     artifact = {
         "track": floor["name"],
-        "speakers": sorted({t.speaker for t in turns}),
+        "speakers": [f"spk{k:02d}" for k in range(len(centres))],
         "turns": [vars(t) for t in turns],
+        # Voice centres let the align stage compare voices with enrollment clips.
+        "centres": {f"spk{k:02d}": [round(float(x), 5) for x in centre] for k, centre in enumerate(centres)},
     }
     return artifact, rttm(turns, Path(ingest["recording"]).stem)

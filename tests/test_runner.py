@@ -55,7 +55,7 @@ def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(t
     assert _ran(_run(config, out)) == ["export"]
 
     write_config(config, extra="captions: {max_lines: 1}\ntranscribe: {beam_size: 2}\n")
-    assert _ran(_run(config, out)) == ["transcribe", "export"]
+    assert _ran(_run(config, out)) == ["transcribe", "align", "export"]
 
     manifest = read_json(out / "manifest.json")
     assert manifest["stages"]["transcribe"]["settings"]["transcribe"]["beam_size"] == 2

@@ -1,0 +1,277 @@
+"""Stage ``align``: real names on the diarized voices, and sessions on the timeline.
+
+All the evidence is weighed at once, over the whole recording:
+- what people say: self-introductions and hand-overs (``mentions.py``);
+- the language each voice speaks against the languages the agenda gives each person;
+- the agenda's order: the order in which voices are first heard against the order in which
+  people first appear on the agenda;
+- optional enrollment clips per person, compared with each voice's centre.
+
+A voice-by-person score matrix is solved as one assignment (Hungarian method), with an
+"unknown" option for every voice, so a voice matching no one stays "Unknown speaker N" instead
+of taking a wrong name. Sessions are then placed by a dynamic programme over the agenda's
+session sequence: each segment votes for the sessions its speaker is listed in, and the
+sessions follow each other in order whatever their planned lengths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import AlignSettings, Event
+from .mentions import NameIndex, find_mentions
+
+INTERPRETER = "interpreter"
+HANDOVER_REACH_S = 120.0  # the invited person speaks within this long after being named
+
+
+@dataclass
+class Evidence:
+    score: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, amount: float, note: str | None = None) -> None:
+        self.score += amount
+        if note:
+            self.notes.append(note)
+
+
+def clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
+    return max(0.0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def voice_of_segments(segments: list[dict], turns: list[dict]) -> dict[str, str | None]:
+    """The diarized voice overlapping each segment most (None when no turn overlaps)."""
+    voices = {}
+    for segment in segments:
+        best, best_overlap = None, 0.0
+        for turn in turns:
+            if turn["end_s"] < segment["start_s"]:
+                continue
+            if turn["start_s"] > segment["end_s"]:
+                break
+            shared = _overlap(segment["start_s"], segment["end_s"], turn["start_s"], turn["end_s"])
+            if shared > best_overlap:
+                best, best_overlap = turn["speaker"], shared
+        voices[segment["id"]] = best
+    return voices
+
+
+def agenda_order(event: Event) -> list[str]:
+    """People in the order they first appear on the agenda (people in no session come last)."""
+    order = [slot.person for session in event.sessions for slot in session.people]
+    order += [p.id for p in event.people]
+    return list(dict.fromkeys(order))
+
+
+def gather_evidence(event: Event, segments: list[dict], voice: dict, settings: AlignSettings,
+                    voice_centres: dict[str, np.ndarray], enrollment: dict[str, np.ndarray]) -> dict:
+    """Evidence[(voice, person)] from mentions, language, agenda order and enrollment."""
+    voices = list(dict.fromkeys(v for v in (voice[s["id"]] for s in segments) if v))
+    people = [p for p in event.people if INTERPRETER not in p.roles]
+    evidence = {(v, p.id): Evidence() for v in voices for p in people}
+    mentions = find_mentions(NameIndex(event), segments)
+    by_id = {s["id"]: s for s in segments}
+    for mention in mentions:
+        segment = by_id[mention.segment_id]
+        speaker = voice[segment["id"]]
+        if mention.kind == "self" and speaker and (speaker, mention.person) in evidence:
+            evidence[(speaker, mention.person)].add(
+                settings.self_introduction_weight,
+                f"introduced themselves at {clock(segment['start_s'])}: «{mention.text[:80]}»")
+        elif mention.kind == "handover":
+            following = next((s for s in segments if s["start_s"] >= segment["end_s"] - 0.01
+                              and voice[s["id"]] not in (None, speaker)
+                              and s["start_s"] - segment["end_s"] <= HANDOVER_REACH_S), None)
+            if following and (voice[following["id"]], mention.person) in evidence:
+                evidence[(voice[following["id"]], mention.person)].add(
+                    settings.handover_weight,
+                    f"introduced by the previous speaker at {clock(segment['start_s'])}: «{mention.text[:80]}»")
+    _language_evidence(evidence, people, segments, voice, settings)
+    _order_evidence(evidence, event, people, segments, voice, settings)
+    for (v, person), item in evidence.items():
+        if person in enrollment and v in voice_centres:
+            similarity = float(voice_centres[v] @ enrollment[person])
+            item.add(settings.enrollment_weight * (similarity - settings.enrollment_threshold),
+                     f"enrollment clip similarity {similarity:.2f}")
+    return evidence
+
+
+def _language_evidence(evidence, people, segments, voice, settings) -> None:
+    for v in {key[0] for key in evidence}:
+        spoken = {}
+        for s in segments:
+            if voice[s["id"]] == v:
+                spoken[s["language"]] = spoken.get(s["language"], 0.0) + s["end_s"] - s["start_s"]
+        total = sum(spoken.values()) or 1.0
+        for person in people:
+            if not person.languages:
+                continue
+            share = sum(spoken.get(lang, 0.0) for lang in person.languages) / total
+            note = f"speaks {', '.join(sorted(spoken))}; agenda lists {', '.join(person.languages)}" if share > 0.5 else None
+            evidence[(v, person.id)].add(settings.language_weight * (2 * share - 1), note)
+
+
+def _order_evidence(evidence, event, people, segments, voice, settings) -> None:
+    first_heard = list(dict.fromkeys(voice[s["id"]] for s in segments if voice[s["id"]]))
+    order = [p for p in agenda_order(event) if p in {person.id for person in people}]
+    scale = max(len(order), 1)
+    for (v, person), item in evidence.items():
+        if v in first_heard and person in order:
+            heard, listed = first_heard.index(v), order.index(person)
+            distance = abs(heard - listed) / scale
+            note = f"voice first heard {heard + 1}., agenda lists them {listed + 1}." if distance < 0.25 else None
+            item.add(settings.order_weight * (1 - 2 * distance), note)
+
+
+def assign(evidence: dict, min_score: float) -> dict[str, tuple[str | None, float]]:
+    """One person per voice and one voice per person, or nobody: the best total score."""
+    from scipy.optimize import linear_sum_assignment
+
+    voices = sorted({v for v, _ in evidence})
+    people = sorted({p for _, p in evidence})
+    scores = np.array([[evidence[(v, p)].score for p in people] for v in voices]).reshape(len(voices), len(people))
+    unknown = np.full((len(voices), len(voices)), min_score)  # one "nobody" column per voice
+    rows, columns = linear_sum_assignment(-np.hstack([scores, unknown]))
+    result = {}
+    for row, column in zip(rows, columns):
+        ranked = np.sort(np.append(scores[row], min_score))[::-1]
+        margin = float(ranked[0] - ranked[1]) if len(ranked) > 1 else float(ranked[0])
+        confidence = float(np.clip(margin / 4.0, 0.0, 1.0))
+        result[voices[row]] = (people[column], confidence) if column < len(people) else (None, confidence)
+    return result
+
+
+def place_sessions(event: Event, segments: list[dict], speaker_of: dict[str, str | None]) -> list[int]:
+    """Session index per segment, non-decreasing in time, best agreeing with who speaks where."""
+    sessions = event.sessions
+    if not sessions:
+        return [-1] * len(segments)
+    roles = {(slot.person, i): slot.role for i, s in enumerate(sessions) for slot in s.people}
+    listed = {person for person, _ in roles}
+
+    def vote(segment: dict, index: int) -> float:
+        person = speaker_of.get(segment["id"])
+        duration = segment["end_s"] - segment["start_s"]
+        if person is None or person not in listed:
+            return 0.0
+        if (person, index) in roles:
+            return duration
+        # Hosts and moderators also speak between the sessions they are listed for.
+        host_like = any(role in ("host", "moderator") for (p, _), role in roles.items() if p == person)
+        return 0.0 if host_like else -duration
+
+    count = len(sessions)
+    best = np.full((len(segments) + 1, count), -np.inf)
+    best[0, 0] = 0.0
+    back = np.zeros((len(segments) + 1, count), dtype=int)
+    for i, segment in enumerate(segments, start=1):
+        for s in range(count):
+            previous = int(np.argmax(best[i - 1, : s + 1]))
+            best[i, s] = best[i - 1, previous] + vote(segment, s)
+            back[i, s] = previous
+    placement = [0] * len(segments)
+    s = int(np.argmax(best[len(segments)]))
+    for i in range(len(segments), 0, -1):
+        placement[i - 1] = s
+        s = back[i, s]
+    return placement
+
+
+def outline(event: Event, segments: list[dict], placement: list[int], speaker_of: dict, names: dict) -> list[dict]:
+    result = []
+    for index, session in enumerate(event.sessions):
+        inside = [seg for seg, p in zip(segments, placement) if p == index]
+        if not inside:
+            result.append({"id": session.id, "title": session.title.model_dump(), "start_s": None, "end_s": None,
+                           "speakers": []})
+            continue
+        people = list(dict.fromkeys(speaker_of[s["id"]] for s in inside if speaker_of.get(s["id"])))
+        result.append({
+            "id": session.id,
+            "title": session.title.model_dump(),
+            "start_s": inside[0]["start_s"],
+            "end_s": inside[-1]["end_s"],
+            "speakers": [{"id": p, **names.get(p, {})} for p in people],
+        })
+    # A session starts where the previous one ended, so the outline covers the whole recording.
+    placed = [s for s in result if s["start_s"] is not None]
+    for earlier, later in zip(placed, placed[1:]):
+        earlier["end_s"] = later["start_s"]
+    if placed:
+        placed[0]["start_s"] = 0.0
+    return result
+
+
+def _names(event: Event) -> dict[str, dict]:
+    return {p.id: {"name": p.name.model_dump(), "title": p.title.model_dump(),
+                   "affiliation": p.affiliation.model_dump()} for p in event.people}
+
+
+def _enrollment(event: Event, config_dir: Path) -> dict[str, np.ndarray]:
+    from .diarize import embed_file
+    from .errors import PipelineError
+
+    vectors = {}
+    for person in event.people:
+        clips = [config_dir / clip for clip in person.enrollment]
+        for clip in clips:
+            if not clip.is_file():
+                raise PipelineError(f"event.people[{person.id}].enrollment: file not found: {clip}")
+        if clips:
+            mean = np.mean([embed_file(clip) for clip in clips], axis=0)
+            vectors[person.id] = mean / np.linalg.norm(mean)
+    return vectors
+
+
+def run(event: Event, settings: AlignSettings, transcript: dict, diarization: dict, config_dir: Path) -> dict:
+    floor = sorted((s for s in transcript["segments"] if s["track"] == diarization["track"]),
+                   key=lambda s: s["start_s"])
+    voice = voice_of_segments(floor, diarization["turns"])
+    centres = {k: np.array(v) for k, v in diarization.get("centres", {}).items()}
+    evidence = gather_evidence(event, floor, voice, settings, centres, _enrollment(event, config_dir))
+    assigned = assign(evidence, settings.min_score) if evidence else {}
+    names = _names(event)
+    voices, unknown_count = {}, 0
+    for v in dict.fromkeys(voice[s["id"]] for s in floor if voice[s["id"]]):
+        person, confidence = assigned.get(v, (None, 0.0))
+        if person is None:
+            unknown_count += 1
+            person = f"unknown-{unknown_count}"
+            names[person] = {"name": {"en": f"Unknown speaker {unknown_count}", "ja": f"不明な話者{unknown_count}"}}
+        voices[v] = {"person": person, "confidence": round(confidence, 3),
+                     "evidence": evidence[(v, person)].notes if (v, person) in evidence else []}
+    speaker_of = {s["id"]: voices[voice[s["id"]]]["person"] if voice[s["id"]] else None for s in floor}
+    placement = place_sessions(event, floor, speaker_of)
+    session_of = {s["id"]: event.sessions[p].id if p >= 0 else None for s, p in zip(floor, placement)}
+    names[INTERPRETER] = {"name": {"en": "Interpreter", "ja": "通訳"}}
+    segments = []
+    for segment in transcript["segments"]:
+        if segment["track"] != diarization["track"]:
+            person, confidence = INTERPRETER, 1.0
+            session = _session_at(segment["start_s"], floor, session_of)
+        else:
+            v = voice[segment["id"]]
+            person = voices[v]["person"] if v else None
+            confidence = voices[v]["confidence"] if v else 0.0
+            session = session_of[segment["id"]]
+        segments.append({**segment, "speaker": person, "speaker_name": names.get(person, {}).get("name"),
+                         "speaker_confidence": confidence, "session": session})
+    return {**{k: v for k, v in transcript.items() if k not in ("segments", "provenance")},
+            "voices": voices, "people": names,
+            "sessions": outline(event, floor, placement, speaker_of, names), "segments": segments}
+
+
+def _session_at(time_s: float, floor: list[dict], session_of: dict) -> str | None:
+    """The session of the last floor segment starting before ``time_s`` (for interpretation)."""
+    earlier = [s for s in floor if s["start_s"] <= time_s]
+    chosen = earlier[-1] if earlier else (floor[0] if floor else None)
+    return session_of.get(chosen["id"]) if chosen else None
