@@ -72,7 +72,11 @@ def agenda_order(event: Event) -> list[str]:
     return list(dict.fromkeys(order))
 
 
-def gather_evidence(event: Event, segments: list[dict], voice: dict, settings: AlignSettings,
+def voice_at(turns: list[dict], time_s: float) -> str | None:
+    return next((t["speaker"] for t in turns if t["start_s"] <= time_s < t["end_s"]), None)
+
+
+def gather_evidence(event: Event, segments: list[dict], voice: dict, turns: list[dict], settings: AlignSettings,
                     voice_centres: dict[str, np.ndarray], enrollment: dict[str, np.ndarray]) -> dict:
     """Evidence[(voice, person)] from mentions, language, agenda order and enrollment."""
     voices = list(dict.fromkeys(v for v in (voice[s["id"]] for s in segments) if v))
@@ -82,7 +86,7 @@ def gather_evidence(event: Event, segments: list[dict], voice: dict, settings: A
     by_id = {s["id"]: s for s in segments}
     for mention in mentions:
         segment = by_id[mention.segment_id]
-        speaker = voice[segment["id"]]
+        speaker = voice_at(turns, mention.time_s) or voice[segment["id"]]
         if mention.kind == "self" and speaker and (speaker, mention.person) in evidence:
             evidence[(speaker, mention.person)].add(
                 settings.self_introduction_weight,
@@ -237,7 +241,8 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
                    key=lambda s: s["start_s"])
     voice = voice_of_segments(floor, diarization["turns"])
     centres = {k: np.array(v) for k, v in diarization.get("centres", {}).items()}
-    evidence = gather_evidence(event, floor, voice, settings, centres, _enrollment(event, config_dir))
+    evidence = gather_evidence(event, floor, voice, diarization["turns"], settings, centres,
+                               _enrollment(event, config_dir))
     assigned = assign(evidence, settings.min_score) if evidence else {}
     names = _names(event)
     voices, unknown_count = {}, 0

@@ -127,12 +127,22 @@ def english_mentions(index: NameIndex, segment: dict) -> list[Mention]:
                         kind = "handover"
                     else:
                         kind = "reference"
-                    found.append(Mention(person, kind, segment["id"], segment["start_s"], sentence.strip()))
+                    found.append(Mention(person, kind, segment["id"], _word_time(segment, parts[-1]),
+                                         sentence.strip()))
                     break
             else:
                 continue
             break
     return found
+
+
+def _word_time(segment: dict, name_word: str) -> float:
+    """When the name was said: the timed word that holds it, else the segment's start.
+    (A segment can span two voices; the self-introduction belongs to the voice at that moment.)"""
+    for word in segment.get("words", []):
+        if _near(word["text"].lower().strip(" .,;:!?\"'"), name_word):
+            return word["start_s"]
+    return segment["start_s"]
 
 
 def japanese_mentions(index: NameIndex, segment: dict) -> list[Mention]:

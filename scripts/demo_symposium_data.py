@@ -36,18 +36,20 @@ class Person:
 # apart (cosine similarity below about 0.85; the measured matrix is written to
 # recordings/demo/voice-similarity.json on every run). Kokoro has five Japanese voices and
 # there are nine Japanese speakers, so four are pitch+formant-shifted copies; jf_nezumi is
-# not used because it is too close to jf_gongitsune (0.91). The clip's four people keep the
-# voices they have in recordings/demo/demo-clip.opus.
+# not used because it is too close to jf_gongitsune (0.91). Willis's espeak voice is shifted
+# down because unshifted it sat at 0.86 with Smith's. The clip's four people keep the voices
+# they have in recordings/demo/demo-clip.opus (the Japanese ones speak a little faster here:
+# Kokoro's default pace is slow for a conference, and the recording has to stay short).
 KUMO, ALPHA, GONGITSUNE, TEBUKURO = "jm_kumo", "jf_alpha", "jf_gongitsune", "jf_tebukuro"
 
 PEOPLE = [
     Person("shibano", "Tomoo Shibano", "柴野相雄", ("柴野", "しばの", "Shibano"),
            "Partner (Attorney)", "パートナー弁護士", "TMI Associates", "TMI総合法律事務所",
-           "ja", "host", Voice("kokoro", KUMO, speed=1.1)),
+           "ja", "host", Voice("kokoro", KUMO, speed=1.2)),
     Person("shiroyama", "Hideaki Shiroyama", "城山英明", ("城山", "しろやま", "Shiroyama"),
            "Director of Institute for Future Initiatives", "未来ビジョン研究センター長",
            "Institute for Future Initiatives, The University of Tokyo", "東京大学未来ビジョン研究センター",
-           "ja", "speaker", Voice("kokoro", KUMO, speed=0.95, shift=0.85)),
+           "ja", "speaker", Voice("kokoro", KUMO, speed=1.05, shift=0.85)),
     Person("hines", "Tom Hines", "トム・ハインズ", ("ハインズ", "Hines"),
            "Counselor for Economic and Scientific Affairs", "経済・科学担当公使参事官",
            "U.S. Embassy in Tokyo", "在日米国大使館",
@@ -55,7 +57,7 @@ PEOPLE = [
     Person("iida", "Yoichi Iida", "飯田陽一", ("飯田", "いいだ", "Iida"),
            "Cabinet Councillor", "内閣参事官",
            "National Security Secretariat, Government of Japan", "内閣官房国家安全保障局",
-           "ja", "speaker", Voice("kokoro", ALPHA, speed=1.05)),
+           "ja", "speaker", Voice("kokoro", ALPHA, speed=1.15)),
     Person("suarez", "Gonzalo Suarez", "ゴンザロ・スアレス", ("スアレス", "Suarez"),
            "Acting Deputy Assistant Secretary", "次官補代理代行",
            "Bureau of International Security and Nonproliferation, U.S. Department of State",
@@ -65,7 +67,7 @@ PEOPLE = [
            "Director for International Affairs", "参事官（国際担当）",
            "Secretariat of Science, Technology and Innovation Policy, Cabinet Office, Japan",
            "内閣府科学技術・イノベーション推進事務局",
-           "ja", "speaker", Voice("kokoro", TEBUKURO, speed=1.0, shift=0.8)),
+           "ja", "speaker", Voice("kokoro", TEBUKURO, speed=1.1, shift=0.8)),
     Person("smith", "Tobin Smith", "トビン・スミス", ("スミス", "Toby Smith", "Smith"),
            "Vice President for Science Policy & Global Affairs", "科学政策・国際担当副会長",
            "Association of American Universities (AAU)", "米国大学協会（AAU）",
@@ -73,10 +75,10 @@ PEOPLE = [
     Person("watanabe", "Toshiya Watanabe", "渡部俊也", ("渡部", "わたなべ", "Watanabe"),
            "Vice President, Professor of Institute for Future Initiatives",
            "副学長・未来ビジョン研究センター教授", "The University of Tokyo", "東京大学",
-           "ja", "speaker", Voice("kokoro", GONGITSUNE, speed=1.0, shift=0.78)),
+           "ja", "speaker", Voice("kokoro", GONGITSUNE, speed=1.1, shift=0.78)),
     Person("ueno", "Kazuhide Ueno", "上野一英", ("上野", "うえの", "Ueno"),
            "Partner (Attorney)", "パートナー弁護士", "TMI Associates", "TMI総合法律事務所",
-           "ja", "moderator", Voice("kokoro", KUMO, speed=1.1, shift=1.2)),
+           "ja", "moderator", Voice("kokoro", KUMO, speed=1.2, shift=1.2)),
     Person("tahmassian", "Ara Tahmassian", "アラ・タマシアン", ("Thamassian", "タマシアン", "Tahmassian"),
            "Chief Research Compliance Officer", "最高研究コンプライアンス責任者",
            "Harvard University", "ハーバード大学",
@@ -85,20 +87,20 @@ PEOPLE = [
            "Compliance Specialist, Directorate of Defense Trade Controls, Office of Compliance",
            "国防貿易管理局 コンプライアンス担当",
            "Bureau of Political-Military Affairs, U.S. Department of State", "米国国務省政治軍事局",
-           "en", "panelist", Voice("espeak", "en-gb-scotland+m7", pitch=30, rate=145)),
+           "en", "panelist", Voice("espeak", "en-gb-scotland+m7", pitch=30, rate=145, shift=0.88)),
     Person("asai", "Yosuke Asai", "浅井洋介", ("浅井", "あさい", "Asai"),
            "Director, Security Export Control Administration Division", "安全保障貿易審査課長",
            "Trade and Economic Cooperation Bureau, METI", "経済産業省貿易経済協力局",
-           "ja", "panelist", Voice("kokoro", ALPHA, speed=1.0, shift=0.8)),
+           "ja", "panelist", Voice("kokoro", ALPHA, speed=1.1, shift=0.8)),
     Person("sahashi", "Ryo Sahashi", "佐橋亮", ("佐橋", "さはし", "Sahashi"),
            "Associate Professor of International Relations", "准教授（国際関係論）",
            "Institute for Advanced Studies on Asia / Institute for Future Initiatives, The University of Tokyo",
            "東京大学東洋文化研究所・未来ビジョン研究センター",
-           "ja", "speaker", Voice("kokoro", TEBUKURO, speed=1.0)),
+           "ja", "speaker", Voice("kokoro", TEBUKURO, speed=1.1)),
     # The interpreters speak on the interpretation track only, each into one language.
     Person("interpreter-ja", "Japanese interpreter", "日本語通訳", ("通訳",),
            "Simultaneous interpreter (English to Japanese)", "同時通訳（英語→日本語）", "", "",
-           "ja", "interpreter", Voice("kokoro", GONGITSUNE, speed=1.1)),
+           "ja", "interpreter", Voice("kokoro", GONGITSUNE, speed=1.2)),
     Person("interpreter-en", "English interpreter", "英語通訳", ("interpreter",),
            "Simultaneous interpreter (Japanese to English)", "同時通訳（日本語→英語）", "", "",
            "en", "interpreter", Voice("espeak", "en-gb-x-rp+f4", pitch=70, rate=175)),
@@ -137,28 +139,20 @@ L = Line
 
 OPENING = (
     L("shibano",
-      "皆様、おはようございます。定刻となりましたので、ただいまより日米オンラインシンポジウム、"
-      "国際研究協力における経済安全保障と輸出管理の課題を開催いたします。",
-      "Good morning, everyone. It is time, so we will now open the US–Japan online symposium, "
-      "Economic Security and Export Control Issues for International Research Cooperation."),
+      "皆様、おはようございます。定刻となりましたので、ただいまより日米オンラインシンポジウムを開催いたします。",
+      "Good morning, everyone. It is time, so we will now open the US–Japan online symposium."),
     L("shibano",
-      "本日司会を務めます、TMI総合法律事務所の柴野でございます。本シンポジウムでは日英の同時通訳をご用意しております。"
-      "画面下の通訳ボタンから、お聞きになりたい言語をお選びください。",
-      "I am Shibano of TMI Associates, and I will be your host today. Simultaneous interpretation "
-      "between Japanese and English is available. Please choose your language with the "
-      "interpretation button at the bottom of the screen."),
+      "司会を務めます、TMI総合法律事務所の柴野でございます。同時通訳は、画面下の通訳ボタンから言語をお選びください。",
+      "I am Shibano of TMI Associates, your host today. For simultaneous interpretation, please "
+      "choose your language with the interpretation button at the bottom of the screen."),
     L("shibano",
-      "それでは開会にあたりまして、東京大学未来ビジョン研究センター長の城山英明先生よりご挨拶をいただきます。"
-      "城山先生、よろしくお願いいたします。",
-      "To open the symposium, we will hear remarks from Professor Hideaki Shiroyama, Director of "
-      "the Institute for Future Initiatives at the University of Tokyo. Professor Shiroyama, please."),
+      "開会にあたり、東京大学未来ビジョン研究センター長の城山英明先生、よろしくお願いいたします。",
+      "To open the symposium, Professor Hideaki Shiroyama, Director of the Institute for Future "
+      "Initiatives at the University of Tokyo, please."),
     L("shiroyama",
-      "ご紹介いただきました城山です。本日は早朝からご参加いただき、ありがとうございます。",
-      "Thank you for the introduction, I am Shiroyama. Thank you for joining us so early in the morning."),
-    L("shiroyama",
-      "日本では今年、経済安全保障推進法が成立しました。その柱の一つが、宇宙、海洋、量子、AI、バイオといった分野での、"
+      "城山です。日本では今年、経済安全保障推進法が成立しました。その柱の一つが、宇宙、海洋、量子、AI、バイオといった分野での、"
       "官民による先端的な重要技術の研究開発です。",
-      "In Japan, the Economic Security Promotion Act was passed this year. One of its pillars is "
+      "I am Shiroyama. In Japan, the Economic Security Promotion Act was passed this year. One of its pillars is "
       "public and private research and development of advanced critical technologies in fields "
       "such as space, ocean, quantum, AI and biotechnology."),
     L("shiroyama",
@@ -175,17 +169,13 @@ OPENING = (
       "the real problems frankly."),
     L("shibano",
       "城山先生、ありがとうございました。続きまして、在日米国大使館、経済・科学担当公使参事官の"
-      "トム・ハインズ様よりご挨拶をいただきます。ハインズ様、お願いいたします。",
+      "トム・ハインズ様、お願いいたします。",
       "Thank you, Professor Shiroyama. Next, I'd like to invite Mr. Tom Hines, Counselor for "
       "Economic and Scientific Affairs at the U.S. Embassy in Tokyo. Mr. Hines, please."),
     L("hines",
-      "Thank you, Mr. Shibano. Good morning to everyone in Tokyo, and good evening to those "
-      "joining us from the United States.",
-      "柴野さん、ありがとうございます。東京の皆様、おはようございます。そして米国からご参加の皆様、こんばんは。"),
-    L("hines",
-      "The U.S.-Japan alliance is stronger than ever, and our researchers compete and innovate "
+      "Thank you, Mr. Shibano, and good morning. The U.S.-Japan alliance is stronger than ever, and our researchers compete and innovate "
       "side by side in quantum, artificial intelligence and biotechnology.",
-      "日米同盟はかつてないほど強固であり、両国の研究者は量子、人工知能、バイオテクノロジーの分野で"
+      "柴野さん、ありがとうございます。おはようございます。日米同盟はかつてないほど強固であり、両国の研究者は量子、人工知能、バイオテクノロジーの分野で"
       "肩を並べて競い合い、イノベーションを生み出しています。"),
     L("hines",
       "But we have to be realistic. Some actors seek to exploit the openness of international "
@@ -196,10 +186,9 @@ OPENING = (
 
 SESSION_1 = (
     L("shibano",
-      "ハインズ様、ありがとうございました。それでは、セッション1に移ります。"
-      "続きまして、内閣官房の飯田参事官にお願いいたします。",
-      "Thank you, Mr. Hines. We now move to Session 1. Next, I would like to ask Councillor Iida "
-      "of the Cabinet Secretariat to speak."),
+      "ハインズ様、ありがとうございました。セッション1に移ります。続きまして、内閣官房の飯田参事官にお願いいたします。",
+      "Thank you, Mr. Hines. We now move to Session 1. Next, Councillor Iida of the Cabinet "
+      "Secretariat, please."),
     L("iida",
       "内閣官房の飯田でございます。経済安全保障推進法の四つの柱について、簡単にご説明します。",
       "I am Iida from the Cabinet Secretariat. Let me briefly explain the four pillars of the "
@@ -221,9 +210,9 @@ SESSION_1 = (
       "last year. We are asking universities and researchers to properly disclose foreign funding "
       "and outside appointments."),
     L("shibano",
-      "飯田参事官、ありがとうございました。続きまして、米国国務省のゴンザロ・スアレス次官補代理代行にお願いいたします。",
-      "Thank you, Councillor Iida. Next, I would like to ask Mr. Gonzalo Suarez, Acting Deputy "
-      "Assistant Secretary at the U.S. Department of State."),
+      "飯田参事官、ありがとうございました。続きまして、米国国務省のスアレス次官補代理代行、お願いいたします。",
+      "Thank you, Councillor Iida. Next, Acting Deputy Assistant Secretary Suarez of the U.S. "
+      "Department of State, please."),
     L("suarez",
       "Thank you. My name is Gonzalo Suarez, and I work in the Bureau of International Security "
       "and Nonproliferation at the State Department.",
@@ -238,10 +227,6 @@ SESSION_1 = (
       "from weapons programs, not to stop scientists from talking to each other.",
       "輸出管理は、数ある手段の一つにすぎません。私たちの目的は、機微な技術を兵器開発から遠ざけることであって、"
       "科学者同士の対話を止めることではありません。"),
-    L("suarez",
-      "Close coordination between Washington and Tokyo on these rules makes joint research "
-      "easier for both sides.",
-      "こうしたルールについてワシントンと東京が緊密に連携すれば、双方にとって共同研究が進めやすくなります。"),
 )
 
 SESSION_2 = (
@@ -276,25 +261,17 @@ SESSION_2 = (
       "米国では、成果が通常公開される基礎研究や応用研究は基礎研究とされ、その成果は輸出管理の対象になりません。"),
     L("smith",
       "That matters because of deemed exports. Sharing controlled technology with a foreign "
-      "national inside the United States counts as an export to that person's country.",
+      "national inside the United States counts as an export to that person's country, and "
+      "many of our graduate students come from abroad.",
       "これが重要なのは、みなし輸出があるからです。米国内であっても、規制対象の技術を外国人に提供すれば、"
-      "その人の国への輸出とみなされます。"),
-    L("smith",
-      "Without the exception, our labs could not function, because many of our graduate "
-      "students and postdocs come from abroad.",
-      "この適用除外がなければ、大学の研究室は成り立ちません。大学院生やポスドクの多くが海外から来ているからです。"),
+      "その人の国への輸出とみなされます。そして、大学院生の多くは海外から来ています。"),
     L("shibano",
-      "スミス様、ありがとうございました。最後に、東京大学副学長の渡部俊也先生にお願いいたします。",
-      "Thank you, Mr. Smith. Finally, I would like to ask Professor Toshiya Watanabe, Vice "
-      "President of the University of Tokyo."),
+      "スミス様、ありがとうございました。最後に、東京大学の渡部副学長、お願いいたします。",
+      "Thank you, Mr. Smith. Finally, Vice President Watanabe of the University of Tokyo, please."),
     L("watanabe",
-      "渡部です。日本の輸出管理を大学で運用する立場から、課題をお話しします。",
-      "This is Watanabe. I will talk about the challenges from the standpoint of running "
-      "Japan's export controls at a university."),
-    L("watanabe",
-      "日本では今年五月から、みなし輸出の管理が明確化されました。国内の居住者であっても、"
+      "渡部です。日本では今年五月から、みなし輸出の管理が明確化されました。国内の居住者であっても、"
       "外国の強い影響下にある場合は、管理の対象になります。",
-      "In Japan, the control of deemed exports was clarified in May this year. Even residents "
+      "This is Watanabe. In Japan, the control of deemed exports was clarified in May this year. Even residents "
       "of Japan are covered if they are under strong foreign influence."),
     L("watanabe",
       "大学では、これを一人ひとり確認しなければなりません。しかし、輸出管理の担当者は多くの大学で一人か二人しかおらず、"
@@ -305,10 +282,9 @@ SESSION_2 = (
 
 SESSION_3 = (
     L("shibano",
-      "渡部先生、ありがとうございました。それではセッション3、ケーススタディとパネルディスカッションに移ります。"
-      "モデレーターは、TMI総合法律事務所の上野弁護士です。",
-      "Thank you, Professor Watanabe. We now move to Session 3, the case study and panel "
-      "discussion. Our moderator is Mr. Ueno, attorney at TMI Associates."),
+      "渡部先生、ありがとうございました。セッション3、パネルディスカッションに移ります。モデレーターは上野弁護士です。",
+      "Thank you, Professor Watanabe. We now move to Session 3, the panel discussion. Our "
+      "moderator is Mr. Ueno."),
     L("ueno",
       "上野でございます。早速ですが、最初の論点は、米国のエンティティ・リストと日本の外国ユーザーリストの違いです。"
       "タマシアンさん、ハーバード大学ではどう対応されていますか。",
@@ -386,9 +362,9 @@ SESSION_3 = (
 
 CLOSING = (
     L("shibano",
-      "上野さん、パネリストの皆様、ありがとうございました。最後に、東京大学の佐橋亮准教授より、閉会のご挨拶をいただきます。",
-      "Thank you, Mr. Ueno, and thank you to all the panelists. Finally, Associate Professor "
-      "Ryo Sahashi of the University of Tokyo will give the closing remarks."),
+      "皆様、ありがとうございました。最後に、東京大学の佐橋亮准教授より、閉会のご挨拶をいただきます。",
+      "Thank you all. Finally, Associate Professor Ryo Sahashi of the University of Tokyo will "
+      "give the closing remarks."),
     L("sahashi",
       "佐橋です。本日は、開かれた研究環境と安全保障をどう両立させるかについて、非常に具体的な議論ができました。",
       "This is Sahashi. Today we had a very concrete discussion of how to reconcile an open "
@@ -400,8 +376,8 @@ CLOSING = (
       "shortage of staff are issues Japan and the United States should tackle together. Let us "
       "continue this dialogue."),
     L("shibano",
-      "以上をもちまして、本日のシンポジウムを終了いたします。ご参加いただき、誠にありがとうございました。",
-      "This concludes today's symposium. Thank you very much for your participation."),
+      "以上をもちまして、本日のシンポジウムを終了いたします。ありがとうございました。",
+      "This concludes today's symposium. Thank you very much."),
 )
 
 # Planned lengths are the agenda's; the recording deviates from them (see the truth file).
