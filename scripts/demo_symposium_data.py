@@ -156,11 +156,9 @@ OPENING = (
       "public and private research and development of advanced critical technologies in fields "
       "such as space, ocean, quantum, AI and biotechnology."),
     L("shiroyama",
-      "研究開発は本来、国際的に開かれたものです。すべてを一国で行おうとする自前主義の罠に陥らないよう、"
-      "特に米国との共同研究を進めることが重要です。",
+      "研究開発は本来、国際的に開かれたものです。自前主義の罠に陥らないよう、特に米国との共同研究を進めることが重要です。",
       "Research and development is by nature open and international. To avoid the trap of "
-      "self-sufficiency, trying to do everything within one country, it is important to pursue "
-      "joint research, especially with the United States."),
+      "self-sufficiency, it is important to pursue joint research, especially with the United States."),
     L("shiroyama",
       "一方で、日米の法制度の違いが、現場の研究者にとって障害となることもあります。"
       "本日は、その違いと実際の課題を率直に議論できればと思います。",
@@ -242,11 +240,6 @@ SESSION_2 = (
       "虚偽の申告があれば、資金の停止もあり得ます。",
       "Government funding agencies now ask researchers to declare their other research funds "
       "and affiliations. If a declaration is false, the funding can be stopped."),
-    L("aruga",
-      "大学向けには、チェックリストの雛形を公表しました。G7の議論とも歩調を合わせ、"
-      "日米で同じ考え方を共有したいと考えています。",
-      "For universities, we have published a model checklist. In step with the G7 discussions, "
-      "we hope Japan and the United States can share the same approach."),
     L("shibano",
       "有賀参事官、ありがとうございました。次に、米国大学協会のトビン・スミス副会長にお願いいたします。",
       "Thank you, Director Aruga. Next, I would like to ask Mr. Tobin Smith, Vice President of "
@@ -274,10 +267,10 @@ SESSION_2 = (
       "This is Watanabe. In Japan, the control of deemed exports was clarified in May this year. Even residents "
       "of Japan are covered if they are under strong foreign influence."),
     L("watanabe",
-      "大学では、これを一人ひとり確認しなければなりません。しかし、輸出管理の担当者は多くの大学で一人か二人しかおらず、"
+      "大学はこれを一人ひとり確認しなければなりませんが、輸出管理の担当者は一人か二人という大学が多く、"
       "専門人材の育成と研修が急務です。",
-      "Universities have to check this person by person. But many universities have only one or "
-      "two export control staff, so developing and training specialists is urgent."),
+      "Universities have to check this person by person, but many have only one or two export "
+      "control staff, so developing and training specialists is urgent."),
 )
 
 SESSION_3 = (
@@ -286,10 +279,10 @@ SESSION_3 = (
       "Thank you, Professor Watanabe. We now move to Session 3, the panel discussion. Our "
       "moderator is Mr. Ueno."),
     L("ueno",
-      "上野でございます。早速ですが、最初の論点は、米国のエンティティ・リストと日本の外国ユーザーリストの違いです。"
-      "タマシアンさん、ハーバード大学ではどう対応されていますか。",
-      "This is Ueno. Let me go straight to the first issue, the difference between the U.S. "
-      "entity list and Japan's end user list. Mr. Tahmassian, how does Harvard deal with it?"),
+      "上野でございます。最初の論点は、米国のエンティティ・リストと日本の外国ユーザーリストの違いです。"
+      "タマシアンさん、いかがでしょうか。",
+      "This is Ueno. The first issue is the difference between the U.S. entity list and Japan's "
+      "end user list. Mr. Tahmassian, what is your view?"),
     L("tahmassian",
       "Thank you. At Harvard, we screen every foreign collaborator and sponsor against the "
       "restricted party lists, including the entity list.",
@@ -304,11 +297,11 @@ SESSION_3 = (
       "ありがとうございます。浅井課長、日本の外国ユーザーリストはどのような位置付けでしょうか。",
       "Thank you. Director Asai, what is the role of Japan's end user list?"),
     L("asai",
-      "経済産業省の浅井です。外国ユーザーリストは、大量破壊兵器の開発などの懸念が払拭されない団体について、"
-      "輸出者に情報を提供するものです。",
-      "I am Asai from the Ministry of Economy, Trade and Industry. The end user list informs "
-      "exporters about entities for which concerns, such as the development of weapons of mass "
-      "destruction, have not been dispelled."),
+      "経済産業省の浅井です。外国ユーザーリストは、大量破壊兵器の開発などの懸念が払拭されない団体を、"
+      "輸出者に知らせるものです。",
+      "I am Asai from the Ministry of Economy, Trade and Industry. The end user list tells "
+      "exporters about entities of concern, for example for the development of weapons of mass "
+      "destruction."),
     L("asai",
       "掲載されていても、直ちに取引が禁止されるわけではありません。原則として許可が必要になる、"
       "米国のエンティティ・リストとの大きな違いです。",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the demo symposium: an 8–9 minute bilingual webinar recording with ground truth.
+"""Generate the demo symposium: an 8 minute bilingual webinar recording with ground truth.
 
 Writes
     configs/demo.yaml                                   agenda and people (single floor track)
@@ -49,11 +49,11 @@ TRUTH_NAME = "demo-symposium.truth.json"
 SIMILARITY_NAME = "voice-similarity.json"
 
 SEED = 20220929  # the symposium date
-BITRATE = "24k"  # two streams of ~9 min stay under 3 MB together
+BITRATE = "24k"  # two streams of ~8 min stay under 3 MB together
 
-# The recording starts at 07:59:40 by the event clock: hold music, a short silence, and the
+# The recording starts at 07:59:43 by the event clock: hold music, a short silence, and the
 # host begins on the hour, as webinars do.
-RECORDING_START_CLOCK_S = 7 * 3600 + 59 * 60 + 40
+RECORDING_START_CLOCK_S = 7 * 3600 + 59 * 60 + 43
 MUSIC_CHORDS = (  # C, A minor, F, G, C, each with its root an octave below as a bass note
     (130.81, 261.63, 329.63, 392.00),
     (110.00, 220.00, 261.63, 329.63),
@@ -61,7 +61,7 @@ MUSIC_CHORDS = (  # C, A minor, F, G, C, each with its root an octave below as a
     (98.00, 196.00, 246.94, 293.66),
     (130.81, 261.63, 329.63, 392.00),
 )
-CHORD_S = 4.4
+CHORD_S = 3.8
 CHORD_OVERLAP_S = 0.8  # neighbouring chords cross-fade
 MUSIC_DBFS = -28.0
 MUSIC_TO_SPEECH_S = 1.6  # silence between the music and the host's first word
@@ -74,7 +74,7 @@ BOOTH_NOISE_DBFS = -52.0  # the interpreters' booth is a little quieter than the
 
 # Pauses before a line when the script leaves them open (all within 0.3–2.5 s).
 PAUSE_SAME_SPEAKER_S = (0.3, 0.8)
-PAUSE_NEW_SPEAKER_S = (0.6, 1.8)
+PAUSE_NEW_SPEAKER_S = (0.5, 1.5)
 PAUSE_NEW_SESSION_S = (1.5, 2.5)
 
 # Simultaneous interpretation: starts 2–3 s after the original, never overlaps itself; an
