@@ -26,7 +26,8 @@ from pipeline.runner import run_pipeline  # noqa: E402
 
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "pyannote-audio"
 CASES = [(FIXTURES / f"{name}.wav", FIXTURES / f"{name}.rttm") for name in ("sample", "dev00", "tst00")]
-DEMOS = [(ROOT / "recordings/demo/demo-clip.opus", ROOT / "recordings/demo/demo-clip.truth.json")]
+DEMOS = [(ROOT / "recordings/demo/demo-clip.opus", ROOT / "recordings/demo/demo-clip.truth.json"),
+         (ROOT / "recordings/demo/demo-symposium.opus", ROOT / "recordings/demo/demo-symposium.truth.json")]
 
 
 def reference(path: Path):

@@ -26,6 +26,7 @@ from .mentions import NameIndex, find_mentions
 
 INTERPRETER = "interpreter"
 HANDOVER_REACH_S = 120.0  # the invited person speaks within this long after being named
+HANDOVER_RUN_GAP_S = 5.0  # host speech this close before a session's first speaker opens it
 
 
 @dataclass
@@ -187,6 +188,28 @@ def place_sessions(event: Event, segments: list[dict], speaker_of: dict[str, str
     for i in range(len(segments), 0, -1):
         placement[i - 1] = s
         s = back[i, s]
+    return _open_with_handover(placement, segments, speaker_of, roles)
+
+
+def _open_with_handover(placement: list[int], segments: list[dict], speaker_of: dict, roles: dict) -> list[int]:
+    """A session opens with the host's (or moderator's) words that hand over to it.
+
+    The votes place a boundary where the new session's first listed speaker begins; the run
+    of host speech just before it ("Thank you. Next, session 1: Mr. Iida, please") is moved
+    into the new session, as programmes and event pages count it.
+    """
+    host_like = {person for (person, _), role in roles.items() if role in ("host", "moderator")}
+    placement = list(placement)
+    for i in range(1, len(segments)):
+        if placement[i] <= placement[i - 1]:
+            continue
+        j = i
+        while (j > 0 and placement[j - 1] == placement[i - 1] and speaker_of.get(segments[j - 1]["id"]) in host_like
+               and speaker_of.get(segments[j - 1]["id"]) == speaker_of.get(segments[i - 1]["id"])
+               and segments[j]["start_s"] - segments[j - 1]["end_s"] <= HANDOVER_RUN_GAP_S):
+            j -= 1
+        for k in range(j, i):
+            placement[k] = placement[i]
     return placement
 
 

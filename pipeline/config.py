@@ -171,6 +171,8 @@ class DiarizeSettings(Strict):
     min_silhouette: float = Field(default=0.15, ge=0, lt=1)
     # Clusters with fewer pieces (~2.4 s each) are folded into the nearest larger one.
     min_cluster_pieces: int = Field(default=2, ge=1)
+    # Pauses shorter than this between two turns of one voice are bridged.
+    min_pause_s: float = Field(default=0.6, ge=0)
     # A window this close to two voices is marked as possible overlapping speech.
     overlap_margin: float = Field(default=0.03, ge=0)
 

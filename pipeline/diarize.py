@@ -238,7 +238,21 @@ def diarize(wav: Path, segments: list[dict], settings: DiarizeSettings, max_spea
     similarity = similarity[:, order]
     labels = _in_order_of_appearance(raw)
     turns = to_turns(starts, owners, labels, similarity, segments, settings.overlap_margin)
-    return turns, centres[order]
+    return bridge_pauses(turns, settings.min_pause_s), centres[order]
+
+
+def bridge_pauses(turns: list[Turn], min_pause_s: float) -> list[Turn]:
+    """Join turns of one voice separated by less than ``min_pause_s``: a breath between two
+    sentences is still the same turn (pyannote calls this min_duration_off)."""
+    joined: list[Turn] = []
+    for turn in turns:
+        previous = joined[-1] if joined else None
+        if previous and previous.speaker == turn.speaker and turn.start_s - previous.end_s < min_pause_s:
+            joined[-1] = Turn(previous.start_s, turn.end_s, turn.speaker, min(previous.confidence, turn.confidence),
+                              previous.overlap or turn.overlap)
+        else:
+            joined.append(turn)
+    return joined
 
 
 def rttm(turns: list[Turn], uri: str) -> str:

@@ -74,6 +74,20 @@ def language_accuracy(matches: list[Match]) -> tuple[float, int] | None:
     return (sum(judged) / len(judged), len(judged)) if judged else None
 
 
+def speaker_time_accuracy(aligned: dict, diarization: dict, utterances: list[dict]) -> float | None:
+    """Share of truth speech time that the diarized turns, named by the align stage, give to
+    the right person (turns cover speech, not just the words that were transcribed)."""
+    voices = aligned.get("voices")
+    if not voices or not diarization.get("turns"):
+        return None
+    total = sum(u["end_s"] - u["start_s"] for u in utterances)
+    right = 0.0
+    for turn in diarization["turns"]:
+        person = voices.get(turn["speaker"], {}).get("person")
+        right += sum(_overlap(turn, u) for u in utterances if u["person"] == person)
+    return right / total if total else None
+
+
 def speaker_accuracy(matches: list[Match]) -> float | None:
     """Share of truth speech time covered by segments labelled with the right person."""
     labelled = [s for m in matches for s in m.segments if s.get("speaker")]
@@ -164,7 +178,7 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
             "english_wer": english_wer(matches),
             "japanese_cer": japanese_cer(matches),
             "language_accuracy": accuracy[0] if accuracy else None,
-            "speaker_time_accuracy": speaker_accuracy(matches),
+            "speaker_time_accuracy": _speaker_time(out_dir, transcript, utterances, matches, track),
             "diarization_error_rate": _der(out_dir, track, utterances, transcript["duration_s"]),
             "session_boundary_error_s": _session_error(transcript, truth) if track == "floor" else None,
             "translation_chrf": translation_chrf(matches),
@@ -187,6 +201,15 @@ NOT_YET = {
     "diarization_error_rate": "n/a (no diarization.rttm: the diarize stage has not run)",
     "session_boundary_error_s": "n/a (needs sessions in the truth and the align stage's output)",
 }
+
+
+def _speaker_time(out_dir: Path, transcript: dict, utterances: list[dict], matches: list[Match], track: str):
+    diarization_path = out_dir / "diarization.json"
+    if track == "floor" and diarization_path.is_file():
+        by_turns = speaker_time_accuracy(transcript, read_json(diarization_path), utterances)
+        if by_turns is not None:
+            return by_turns
+    return speaker_accuracy(matches)
 
 
 def _session_error(transcript: dict, truth: dict) -> float | None:
