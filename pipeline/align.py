@@ -281,10 +281,13 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
     placement = place_sessions(event, floor, speaker_of)
     session_of = {s["id"]: event.sessions[p].id if p >= 0 else None for s, p in zip(floor, placement)}
     names[INTERPRETER] = {"name": {"en": "Interpreter", "ja": "通訳"}}
+    # Speech on an interpretation track is the interpreters', never a speaker's: the agenda's
+    # interpreter for that language when it lists one.
+    interpreters = {lang: p.id for p in event.people if INTERPRETER in p.roles for lang in p.languages}
     segments = []
     for segment in transcript["segments"]:
         if segment["track"] != diarization["track"]:
-            person, confidence = INTERPRETER, 1.0
+            person, confidence = interpreters.get(segment["language"], INTERPRETER), 1.0
             session = _session_at(segment["start_s"], floor, session_of)
         else:
             v = voice[segment["id"]]

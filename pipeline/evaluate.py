@@ -228,13 +228,17 @@ def _der(out_dir: Path, track: str, utterances: list[dict], duration_s: float) -
     return diarization_error_rate(annotation_from_utterances(utterances), annotation_from_rttm(rttm), duration_s)
 
 
+FLOOR_ONLY = ("diarization_error_rate", "session_boundary_error_s")
+
+
 def report(figures: dict) -> str:
     lines = []
     for track, values in figures.items():
+        not_yet = NOT_YET if track == "floor" else {**NOT_YET, **{k: "n/a (floor track only)" for k in FLOOR_ONLY}}
         lines.append(f"track {track}: {values['segments']} segments for {values['utterances']} utterances "
                      f"({values['utterances_without_text']} utterances got no text)")
         for key, (label, fmt) in LABELS.items():
             value = values[key]
-            shown = fmt.format(value) if value is not None else NOT_YET.get(key, "n/a (none in the truth)")
+            shown = fmt.format(value) if value is not None else not_yet.get(key, "n/a (none in the truth)")
             lines.append(f"  {label:40} {shown}")
     return "\n".join(lines) if lines else "no transcript segments on any track of the truth file"

@@ -64,8 +64,10 @@ prepare_models
 case "${1:-install}" in
     install) ;;
     demo)
-        "$VENV/bin/python" -m pipeline run recordings/demo/demo-clip.opus --config configs/demo.yaml --out outputs/demo
-        log "done: see outputs/demo/ (transcript.json, captions/captions.srt, captions/captions.vtt, manifest.json)"
+        "$VENV/bin/python" -m pipeline run recordings/demo/demo-symposium.opus --config configs/demo.yaml --out outputs/demo
+        log "scoring against the demo's ground truth:"
+        "$VENV/bin/python" -m pipeline evaluate outputs/demo recordings/demo/demo-symposium.truth.json
+        log "done: see outputs/demo/ (aligned.json, outline.json, captions/captions.srt, manifest.json, ...)"
         ;;
     test)
         shift || true

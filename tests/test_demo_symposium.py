@@ -1,0 +1,68 @@
+"""End to end on the demo symposium, both forms, scored against its ground truth."""
+
+import json
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.evaluate import evaluate
+from pipeline.runner import run_pipeline
+from pipeline.storage import read_json
+
+from conftest import ROOT, assert_transcript_invariants
+
+pytestmark = pytest.mark.slow
+
+DEMO = ROOT / "recordings" / "demo"
+TRUTH = DEMO / "demo-symposium.truth.json"
+
+
+def _run(tmp_path_factory, recording, config):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    config_path = ROOT / "configs" / config
+    run_pipeline(DEMO / recording, load_config(config_path), config_path, out, log=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def single_track(tmp_path_factory):
+    return _run(tmp_path_factory, "demo-symposium.opus", "demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def interpreted(tmp_path_factory):
+    return _run(tmp_path_factory, "demo-symposium-interpreted.mka", "demo-interpreted.yaml")
+
+
+def _check_floor(figures):
+    floor = figures["floor"]
+    assert floor["language_accuracy"] >= 0.98
+    assert floor["speaker_time_accuracy"] >= 0.95
+    assert floor["diarization_error_rate"] <= 0.15
+    assert floor["session_boundary_error_s"] <= 5.0
+    assert floor["english_wer"] <= 0.25 and floor["japanese_cer"] <= 0.35
+
+
+def test_published_recording(single_track):
+    _check_floor(evaluate(single_track, TRUTH))
+    aligned = read_json(single_track / "aligned.json")
+    assert_transcript_invariants(aligned)
+    truth = json.loads(TRUTH.read_text(encoding="utf-8"))
+    assert [s["id"] for s in aligned["sessions"]] == [s["id"] for s in truth["sessions"]]
+    # The 16 s of music before the host produce no text.
+    assert aligned["segments"][0]["start_s"] >= truth["utterances"][0]["start_s"] - 1.0
+    srt = (single_track / "captions" / "captions.srt").read_text(encoding="utf-8")
+    assert "柴野相雄: " in srt and "Tom Hines: " in srt
+    outline = read_json(single_track / "outline.json")["sessions"]
+    assert {p["id"] for p in outline[1]["speakers"]} >= {"iida", "suarez"}
+
+
+def test_interpreted_recording(interpreted):
+    figures = evaluate(interpreted, TRUTH)
+    _check_floor(figures)
+    assert figures["interpretation"]["language_accuracy"] >= 0.9
+    aligned = read_json(interpreted / "aligned.json")
+    interpretation = [s for s in aligned["segments"] if s["track"] == "interpretation"]
+    assert interpretation and {s["speaker"] for s in interpretation} <= {"interpreter-en", "interpreter-ja"}
+    floor_people = {s["speaker"] for s in aligned["segments"] if s["track"] == "floor"}
+    assert not any(p.startswith("interpreter") for p in floor_people)
