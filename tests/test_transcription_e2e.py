@@ -73,3 +73,22 @@ def test_invariants_on_every_transcript(jfk, ja_en, multilingual):
     for transcript in (jfk, ja_en, multilingual):
         assert_transcript_invariants(transcript)
         assert transcript["provenance"]["models"]["asr"]["engine"] == "faster-whisper"
+
+
+def test_no_text_is_invented_on_music_and_silence(tmp_path):
+    """20 s of chords over noise, then silence: a webinar's waiting room."""
+    import numpy as np
+    import soundfile
+
+    rate = 16000
+    t = np.arange(12 * rate) / rate
+    chords = sum(0.08 * np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    noise = np.random.default_rng(0).normal(scale=0.003, size=20 * rate)
+    audio = noise.copy()
+    audio[: len(chords)] += chords
+    recording = tmp_path / "waiting-room.wav"
+    soundfile.write(recording, audio.astype(np.float32), rate)
+    config_path = write_config(tmp_path / "c.yaml")
+    out = tmp_path / "out"
+    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="transcribe", log=lambda _: None)
+    assert read_json(out / "transcript.json")["segments"] == []
