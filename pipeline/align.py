@@ -26,7 +26,8 @@ from .mentions import NameIndex, find_mentions
 
 INTERPRETER = "interpreter"
 HANDOVER_REACH_S = 120.0  # the invited person speaks within this long after being named
-HANDOVER_RUN_GAP_S = 5.0  # host speech this close before a session's first speaker opens it
+HANDOVER_RUN_GAP_S = 5.0
+MAX_NOTES_PER_KIND = 3  # evidence notes kept per voice, person and kind of mention  # host speech this close before a session's first speaker opens it
 
 
 @dataclass
@@ -83,23 +84,7 @@ def gather_evidence(event: Event, segments: list[dict], voice: dict, turns: list
     voices = list(dict.fromkeys(v for v in (voice[s["id"]] for s in segments) if v))
     people = [p for p in event.people if INTERPRETER not in p.roles]
     evidence = {(v, p.id): Evidence() for v in voices for p in people}
-    mentions = find_mentions(NameIndex(event), segments)
-    by_id = {s["id"]: s for s in segments}
-    for mention in mentions:
-        segment = by_id[mention.segment_id]
-        speaker = voice_at(turns, mention.time_s) or voice[segment["id"]]
-        if mention.kind == "self" and speaker and (speaker, mention.person) in evidence:
-            evidence[(speaker, mention.person)].add(
-                settings.self_introduction_weight,
-                f"introduced themselves at {clock(segment['start_s'])}: «{mention.text[:80]}»")
-        elif mention.kind == "handover":
-            following = next((s for s in segments if s["start_s"] >= segment["end_s"] - 0.01
-                              and voice[s["id"]] not in (None, speaker)
-                              and s["start_s"] - segment["end_s"] <= HANDOVER_REACH_S), None)
-            if following and (voice[following["id"]], mention.person) in evidence:
-                evidence[(voice[following["id"]], mention.person)].add(
-                    settings.handover_weight,
-                    f"introduced by the previous speaker at {clock(segment['start_s'])}: «{mention.text[:80]}»")
+    _mention_evidence(evidence, find_mentions(NameIndex(event), segments), segments, voice, turns, settings)
     _language_evidence(evidence, people, segments, voice, settings)
     _order_evidence(evidence, event, people, segments, voice, settings)
     for (v, person), item in evidence.items():
@@ -108,6 +93,39 @@ def gather_evidence(event: Event, segments: list[dict], voice: dict, turns: list
             item.add(settings.enrollment_weight * (similarity - settings.enrollment_threshold),
                      f"enrollment clip similarity {similarity:.2f}")
     return evidence
+
+
+def _mention_evidence(evidence, mentions, segments, voice, turns, settings) -> None:
+    """Self-introductions point at the voice saying them; hand-overs at the next other voice.
+
+    Each person's mentions of one kind are shared out among the voices they point at, so what
+    counts is how consistently a name points at a voice, not how often it is said (a host
+    who names a speaker ten times does not outweigh that speaker's own introduction).
+    """
+    by_id = {s["id"]: s for s in segments}
+    pointed: dict[tuple[str, str, str], list[str]] = {}  # (kind, voice, person) -> notes
+    for mention in mentions:
+        segment = by_id[mention.segment_id]
+        speaker = voice_at(turns, mention.time_s) or voice[segment["id"]]
+        if mention.kind == "self" and speaker:
+            pointed.setdefault(("self", speaker, mention.person), []).append(
+                f"introduced themselves at {clock(mention.time_s)}: «{mention.text[:80]}»")
+        elif mention.kind == "handover":
+            following = next((s for s in segments if s["start_s"] >= segment["end_s"] - 0.01
+                              and voice[s["id"]] not in (None, speaker)
+                              and s["start_s"] - segment["end_s"] <= HANDOVER_REACH_S), None)
+            if following:
+                pointed.setdefault(("handover", voice[following["id"]], mention.person), []).append(
+                    f"introduced by the previous speaker at {clock(segment['start_s'])}: «{mention.text[:80]}»")
+    weights = {"self": settings.self_introduction_weight, "handover": settings.handover_weight}
+    totals: dict[tuple[str, str], int] = {}
+    for (kind, _, person), notes in pointed.items():
+        totals[(kind, person)] = totals.get((kind, person), 0) + len(notes)
+    for (kind, v, person), notes in pointed.items():
+        if (v, person) in evidence:
+            share = len(notes) / totals[(kind, person)]
+            evidence[(v, person)].add(weights[kind] * share)
+            evidence[(v, person)].notes.extend(notes[:MAX_NOTES_PER_KIND])
 
 
 def _language_evidence(evidence, people, segments, voice, settings) -> None:

@@ -94,6 +94,19 @@ class NameIndex:
                         readings.add(reading)
             self.english[person.id] = words
             self.readings[person.id] = readings
+        self._add_unique_given_names(event)
+
+    def _add_unique_given_names(self, event: Event) -> None:
+        """A given name alone ("My name is Gonzalo ...") names someone when no one else has it;
+        ASR often garbles a family name it does not know but gets the given name right."""
+        given: dict[str, list[str]] = {}
+        for person in event.people:
+            parts = (person.name.en or "").lower().replace(".", "").split()
+            if len(parts) > 1:
+                given.setdefault(parts[0], []).append(person.id)
+        for name, owners in given.items():
+            if len(owners) == 1 and len(name) >= 4:
+                self.english[owners[0]].add((name,))
 
 
 def _near(a: str, b: str) -> bool:
