@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import DiarizeSettings
-from .ingest import SAMPLE_RATE
 from .progress import bar
-from .vad import read_block
+from .ingest import read_block
 
 WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
 HOP_S = 0.8

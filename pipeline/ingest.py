@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
+import numpy as np
 import soundfile
 
 from .config import Config, Track
@@ -41,6 +42,14 @@ class ProbeResult:
     format_name: str
     duration_s: float | None
     audio_streams: list[AudioStream]
+
+
+def read_block(wav: Path, start_s: float, length_s: float) -> np.ndarray:
+    """Read ``length_s`` seconds from ``start_s`` as float32 mono samples."""
+    start = int(start_s * SAMPLE_RATE)
+    frames = int(length_s * SAMPLE_RATE)
+    samples, _ = soundfile.read(str(wav), start=start, frames=frames, dtype="float32", always_2d=False)
+    return samples
 
 
 def _first_error_line(stderr: bytes | None) -> str:

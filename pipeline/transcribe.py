@@ -23,7 +23,7 @@ from .engines import Decoded, Engine, load_engine
 from .packing import SpeechSegment, Window, join_neighbours, pack_by_language, split_by_segment, window_audio
 from .progress import bar
 from .storage import write_json
-from .vad import read_block
+from .ingest import read_block
 
 DECODE_ROUNDS = 3  # first pass plus re-packed passes for what Whisper skipped
 # Speech after the last decoded word longer than this was skipped, not silence: decode it again.

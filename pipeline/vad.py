@@ -16,21 +16,13 @@ import numpy as np
 import soundfile
 
 from .config import VadSettings
-from .ingest import SAMPLE_RATE
+from .ingest import SAMPLE_RATE, read_block
 from .progress import bar
 
 # Segments closer than this across a block boundary were one segment cut in two.
 BLOCK_JOIN_GAP_S = 0.05
 # Overlap between blocks, so speech at a block edge is seen with some context.
 BLOCK_OVERLAP_S = 1.0
-
-
-def read_block(wav: Path, start_s: float, length_s: float) -> np.ndarray:
-    """Read ``length_s`` seconds from ``start_s`` as float32 mono samples."""
-    start = int(start_s * SAMPLE_RATE)
-    frames = int(length_s * SAMPLE_RATE)
-    samples, _ = soundfile.read(str(wav), start=start, frames=frames, dtype="float32", always_2d=False)
-    return samples
 
 
 def _scan_block(samples: np.ndarray, settings: VadSettings) -> list[tuple[float, float]]:

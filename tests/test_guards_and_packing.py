@@ -1,6 +1,5 @@
 """Unit tests with a fake engine: language per segment, packing, retries and guards."""
 
-from pathlib import Path
 
 import numpy as np
 import soundfile

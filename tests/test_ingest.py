@@ -1,7 +1,6 @@
 """Ingest: stream selection, and one-line errors for bad input that leave earlier outputs alone."""
 
 import hashlib
-import shutil
 import subprocess
 import sys
 

@@ -1,6 +1,5 @@
 """Stage skipping, selective re-runs and crash resume."""
 
-import json
 import signal
 import subprocess
 import sys
