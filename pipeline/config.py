@@ -232,9 +232,14 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise PipelineError(f"config {path}: expected a mapping at the top level")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as e:
         raise PipelineError(_format_error(path, e.errors()[0])) from e
+    for person in config.event.people:
+        for clip in person.enrollment:
+            if not (path.parent / clip).is_file():
+                raise PipelineError(f"{path}: event.people[{person.id}].enrollment: file not found: {path.parent / clip}")
+    return config
 
 
 def section(config: Config, dotted: str):

@@ -116,3 +116,30 @@ event:
     assert speaker_at(15.0) == "sheila"  # "And I'm Sheila in Texas"
     assert speaker_at(25.0) == "sheila"
     assert "Diane: " in (out / "captions" / "captions.srt").read_text(encoding="utf-8")
+
+
+def test_enrollment_clips_decide_between_silent_voices(tmp_path):
+    """Two voices that never say a name: the enrollment similarity picks who is who."""
+    import numpy as np
+
+    config = _config(tmp_path)
+    segments = [_segment(1, 0, 5, "en", "The alliance is strong."), _segment(2, 6, 9, "en", "Indeed it is.")]
+    voice = {"seg-1": "spk00", "seg-2": "spk01"}
+    a, b = np.eye(256)[0], np.eye(256)[1]
+    centres = {"spk00": a, "spk01": b}
+    enrollment = {"hines": b * 0.95 + a * 0.05, "host": a}
+    evidence = align.gather_evidence(config.event, segments, voice, [], AlignSettings(), centres,
+                                     {k: v / np.linalg.norm(v) for k, v in enrollment.items()})
+    assigned = align.assign(evidence, AlignSettings().min_score)
+    assert assigned["spk01"][0] == "hines"
+    assert any("enrollment clip similarity 1.00" in n for n in evidence[("spk01", "hines")].notes)
+
+
+def test_missing_enrollment_clip_is_named(tmp_path):
+    """Checked again when the align stage runs: the clip may have gone since the config loaded."""
+    config = _config(tmp_path)
+    people = [p.model_copy(update={"enrollment": ["clips/hines.wav"]}) if p.id == "hines" else p
+              for p in config.event.people]
+    event = config.event.model_copy(update={"people": people})
+    with pytest.raises(PipelineError, match=r"event.people\[hines\].enrollment: file not found: .*clips/hines.wav"):
+        align.run(event, AlignSettings(), {"duration_s": 1.0, "segments": []}, {"track": "floor", "turns": []}, tmp_path)

@@ -84,3 +84,10 @@ def test_tracks_need_exactly_one_floor(tmp_path):
                             "recording:\n  tracks:\n    - {name: a, role: interpretation}\n")
     with pytest.raises(PipelineError, match=r"recording.tracks: exactly one track must have role 'floor'"):
         load_config(path)
+
+
+def test_missing_enrollment_clip_is_refused_at_load(tmp_path):
+    path = _write(tmp_path, "event:\n  title: {en: x}\n  languages: [en]\n  people:\n"
+                            "    - {id: ann, name: {en: Ann}, roles: [host], enrollment: [ann.wav]}\n")
+    with pytest.raises(PipelineError, match=r"event.people\[ann\].enrollment: file not found: .*ann.wav"):
+        load_config(path)
