@@ -18,6 +18,8 @@ from .storage import write_text
 
 # Break a Japanese line after these if one falls in the second half of the line.
 JA_BREAK_AFTER = "、。，．！？」』）"
+JA_PARTICLES = "はがをにでとのもへや"
+JA_NO_LINE_START = "、。，．！？」』）ー"
 SENTENCE_END = ("。", "？", "！", ".", "?", "!")
 
 
@@ -47,22 +49,55 @@ def _line_limit(language: str, settings: CaptionSettings) -> int:
 
 
 def break_lines(words: list[str], language: str, settings: CaptionSettings) -> list[str]:
-    """Greedy line filling at word boundaries; a Japanese word longer than a line is cut."""
+    """English: greedy filling at word boundaries. Japanese: see ``break_japanese``."""
     limit = _line_limit(language, settings)
+    if language == "ja":
+        return break_japanese("".join(words), limit)
     lines: list[list[str]] = [[]]
     for word in words:
-        if language == "ja":
-            while len(word) > limit:  # a run of characters with no word boundary inside
-                room = limit - _units(lines[-1], language)
-                if room > 0:
-                    lines[-1].append(word[:room])
-                    word = word[room:]
-                lines.append([])
-        if lines[-1] and _units(lines[-1] + [word], language) > limit:
+        if lines[-1] and len(lines[-1]) + 1 > limit:
             lines.append([])
-        if word:
-            lines[-1].append(word)
-    return [_join(line, language) for line in lines if line]
+        lines[-1].append(word)
+    return [" ".join(line) for line in lines if line]
+
+
+def break_japanese(text: str, limit: int) -> list[str]:
+    """Lines of at most ``limit`` characters, broken where a reader expects it.
+
+    Whisper's Japanese "words" are sub-word tokens, so their boundaries are no guide (a break
+    could fall inside 日米). In the second half of a full line we break after punctuation, else
+    after a particle that ends a phrase (の, を, は ... followed by a non-hiragana character),
+    else at a change of script, else at the limit; a line never starts with punctuation.
+    """
+    lines = []
+    while len(text) > limit:
+        cut = _japanese_break(text, limit)
+        lines.append(text[:cut])
+        text = text[cut:]
+    return lines + ([text] if text else [])
+
+
+def _japanese_break(text: str, limit: int) -> int:
+    def kind(ch: str) -> str:
+        if "ぁ" <= ch <= "ゖ":
+            return "hiragana"
+        if "ァ" <= ch <= "ヺ" or ch == "ー":
+            return "katakana"
+        return "other"
+
+    candidates = range(limit, limit // 2, -1)  # break before text[cut]
+    for rule in (
+        lambda c: text[c - 1] in JA_BREAK_AFTER,
+        lambda c: text[c - 1] in JA_PARTICLES and kind(text[c]) != "hiragana",
+        lambda c: kind(text[c - 1]) != kind(text[c]),
+    ):
+        for cut in candidates:
+            if rule(cut) and text[cut] not in JA_NO_LINE_START:
+                return cut
+    cut = limit
+    while cut > 1 and text[cut] in JA_NO_LINE_START:  # keep 、。 with the text before them
+        cut -= 1
+    return cut
 
 
 def _word_texts(segment: dict) -> list[tuple[float, float, str]]:
@@ -97,24 +132,35 @@ def segment_cues(segment: dict, settings: CaptionSettings) -> list[Cue]:
     cues: list[Cue] = []
     pending: list[tuple[float, float, str]] = []
 
-    def flush() -> None:
-        if pending:
-            texts = [text for _, _, text in pending]
-            lines = break_lines(texts, language, settings)
-            cues.append(Cue(pending[0][0], pending[-1][1], lines, language, _speaker_label(segment)))
-            pending.clear()
+    def flush(count: int | None = None) -> None:
+        """Make a cue of the first ``count`` pending words (all by default)."""
+        taken = pending[: len(pending) if count is None else count]
+        if taken:
+            lines = break_lines([text for _, _, text in taken], language, settings)
+            cues.append(Cue(taken[0][0], taken[-1][1], lines, language, _speaker_label(segment)))
+            del pending[: len(taken)]
 
     for start_s, end_s, text in _word_texts(segment):
         texts = [t for _, _, t in pending] + [text]
         too_long = pending and (end_s - pending[0][0] > settings.max_cue_s)
         too_wide = pending and len(break_lines(texts, language, settings)) > settings.max_lines
         if too_long or too_wide or (pending and _units(texts, language) > capacity):
-            flush()
+            flush(_phrase_end(pending, language))
         pending.append((start_s, end_s, text))
         if text.endswith(SENTENCE_END) and _units([t for _, _, t in pending], language) >= capacity // 2:
             flush()
     flush()
     return cues
+
+
+def _phrase_end(pending: list[tuple[float, float, str]], language: str) -> int:
+    """How many pending words make a cue that ends at a phrase boundary: after punctuation (or,
+    in Japanese, a particle) in the second half of the cue; else all of them."""
+    ends = JA_BREAK_AFTER + JA_PARTICLES if language == "ja" else ",.?!;:"
+    for count in range(len(pending), len(pending) // 2, -1):
+        if pending[count - 1][2].endswith(tuple(ends)):
+            return count
+    return len(pending)
 
 
 def transcript_cues(transcript: dict, settings: CaptionSettings, track: str = "floor") -> list[Cue]:

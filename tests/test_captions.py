@@ -73,3 +73,10 @@ def test_cues_never_overlap():
     cues = transcript_cues({"segments": [first, second]}, SETTINGS)
     for cue, following in zip(cues, cues[1:]):
         assert cue.end_s <= following.start_s
+
+
+def test_japanese_breaks_after_punctuation_and_particles_not_inside_words():
+    lines = break_lines(["研究イン", "テグリティとセ", "キュリティの確保は、昨年政府", "の方針になりました。"], "ja", SETTINGS)
+    assert lines == ["研究インテグリティと", "セキュリティの確保は、", "昨年政府の方針になりました。"]
+    for line in break_lines(["定刻となりましたので", "、ただいまより開催いたします。"], "ja", SETTINGS):
+        assert not line.startswith(("、", "。"))
