@@ -40,10 +40,6 @@ def _units(words: list[str], language: str) -> int:
     return sum(len(w) for w in words) if language == "ja" else len(words)
 
 
-def _join(words: list[str], language: str) -> str:
-    return "".join(words) if language == "ja" else " ".join(words)
-
-
 def _line_limit(language: str, settings: CaptionSettings) -> int:
     return settings.max_line_chars_ja if language == "ja" else settings.max_line_words_en
 

@@ -35,10 +35,6 @@ def mixed_error_rate(reference: str, hypothesis: str) -> float:
     return jiwer.wer(" ".join(ref), " ".join(hyp) if hyp else "")
 
 
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    return mixed_error_rate(reference, hypothesis)
-
-
 def character_error_rate(reference: str, hypothesis: str) -> float:
     """CER over normalised text with spaces removed (for Japanese)."""
     ref = normalise(reference).replace(" ", "")

@@ -35,12 +35,6 @@ def normalise_en(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text).split())
 
 
-def normalise_ja(text: str) -> str:
-    """Width-fold and drop punctuation, quotes and spaces before counting characters."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
-
-
 def assert_transcript_invariants(transcript: dict) -> None:
     """Timestamps monotonic per track, words inside their segment, nothing past the duration."""
     duration = transcript["duration_s"]

@@ -45,31 +45,17 @@ def test_bad_engine_lists_choices(tmp_path):
         load_config(path)
 
 
-def test_session_naming_unknown_person(tmp_path):
-    path = _write(tmp_path, """
-event:
-  title: {en: x}
-  languages: [en]
-  people:
-    - {id: ann, name: {en: Ann}, roles: [host]}
-  sessions:
-    - {id: s1, title: {en: S}, start: "08:00", end: "08:10", people: [{person: bob, role: speaker}]}
-""")
-    with pytest.raises(PipelineError, match=r"session 's1' names person 'bob'"):
-        load_config(path)
+AGENDA_HEAD = "event:\n  title: {en: x}\n  languages: [en]\n  people:\n    - {id: ann, name: {en: Ann}, roles: [host]}\n"
 
 
-def test_person_defined_twice(tmp_path):
-    path = _write(tmp_path, """
-event:
-  title: {en: x}
-  languages: [en]
-  people:
-    - {id: ann, name: {en: Ann}, roles: [host]}
-    - {id: ann, name: {en: Ann B}, roles: [speaker]}
-""")
-    with pytest.raises(PipelineError, match=r"person id 'ann' is defined more than once"):
-        load_config(path)
+@pytest.mark.parametrize("rest,message", [
+    ('  sessions:\n    - {id: s1, title: {en: S}, start: "08:00", end: "08:10", people: [{person: bob, role: speaker}]}\n',
+     r"session 's1' names person 'bob'"),
+    ("    - {id: ann, name: {en: Ann B}, roles: [speaker]}\n", r"person id 'ann' is defined more than once"),
+])
+def test_agenda_references(tmp_path, rest, message):
+    with pytest.raises(PipelineError, match=message):
+        load_config(_write(tmp_path, AGENDA_HEAD + rest))
 
 
 def test_missing_and_malformed_files(tmp_path):
