@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import load_config  # noqa: E402
-from pipeline.evaluate import (annotation_from_rttm, annotation_from_utterances,  # noqa: E402
+from pipeline.core.config import load_config  # noqa: E402
+from pipeline.evaluation.evaluate import (annotation_from_rttm, annotation_from_utterances,  # noqa: E402
                                diarization_error_rate)
-from pipeline.runner import run_pipeline  # noqa: E402
+from pipeline.core.runner import run_pipeline  # noqa: E402
 
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "pyannote-audio"
 CASES = [(FIXTURES / f"{name}.wav", FIXTURES / f"{name}.rttm") for name in ("sample", "dev00", "tst00")]
@@ -45,10 +45,9 @@ def main() -> None:
         print(f"{'recording':22} {'DER':>6} {'speakers':>9} {'diarize s':>10}")
         for recording, truth in CASES + [d for d in DEMOS if d[0].exists()]:
             out = Path(scratch) / recording.stem
-            run_pipeline(recording, config, config_path, out, to_stage="vad", log=lambda _: None)
+            run_pipeline(recording, config, config_path, out, to_stage="vad")
             started = time.perf_counter()
-            run_pipeline(recording, config, config_path, out, from_stage="diarize", to_stage="diarize",
-                         log=lambda _: None)
+            run_pipeline(recording, config, config_path, out, from_stage="diarize", to_stage="diarize")
             elapsed = time.perf_counter() - started
             ref, hyp = reference(truth), annotation_from_rttm(out / "diarization.rttm")
             duration = json.loads((out / "ingest.json").read_text())["tracks"][0]["duration_s"]

@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, default=ROOT / "recordings/demo/demo-clip.truth.json")
     parser.add_argument("--config", type=Path, default=ROOT / "configs/demo.yaml")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "long-recording")
-    parser.add_argument("--stages", default="ingest,vad,transcribe,diarize,align,export")
+    parser.add_argument("--stages", default="ingest,vad,transcribe,diarize,align,captions")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     recording = args.work / f"long-{int(args.minutes)}min.opus"

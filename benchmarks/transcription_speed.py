@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import models  # noqa: E402
-from pipeline.metrics import mixed_error_rate  # noqa: E402
+from pipeline.asr import models# noqa: E402
+from pipeline.evaluation.metrics import mixed_error_rate  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 

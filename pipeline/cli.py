@@ -1,4 +1,4 @@
-"""Command line: a thin layer over ``runner.run_pipeline``, the function the tests call."""
+"""Command line: a thin layer over ``core.runner.run_pipeline``, the function the tests call."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import evaluate, models
-from .storage import write_json
-from .config import load_config
-from .errors import PipelineError
-from .runner import STAGE_NAMES, run_pipeline
+from .evaluation import evaluate
+
+from .asr import models
+from .core.storage import write_json
+from .core.config import load_config
+from .core.errors import PipelineError
+from .core.runner import run_pipeline
+from .stages import STAGE_NAMES, STAGES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "stages":
-            print("\n".join(STAGE_NAMES))
+            for stage in STAGES:
+                print(f"{stage.name:<12} {stage.description}  ({', '.join(stage.reads) or 'the recording'} -> {stage.writes})")
         elif args.command == "evaluate":
             figures = evaluate.evaluate(args.output, args.truth)
             print(evaluate.report(figures))

@@ -3,11 +3,11 @@
 import pytest
 from faster_whisper import WhisperModel
 
-from pipeline import models
-from pipeline.config import load_config
-from pipeline.metrics import character_error_rate, mixed_error_rate
-from pipeline.runner import run_pipeline
-from pipeline.storage import read_json
+from pipeline.asr import models
+from pipeline.core.config import load_config
+from pipeline.evaluation.metrics import character_error_rate, mixed_error_rate
+from pipeline.core.runner import run_pipeline
+from pipeline.core.storage import read_json
 
 from conftest import FIXTURES, assert_transcript_invariants, fixture, write_config
 
@@ -19,7 +19,7 @@ COMMON_VOICE_JA = sorted((FIXTURES / "beatrice-trainer").glob("common_voice_ja_*
 def _ours(tmp_path, recording, languages=("en", "ja"), extra=""):
     config_path = write_config(tmp_path / "c.yaml", languages, extra)
     out = tmp_path / recording.stem
-    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="transcribe", log=lambda _: None)
+    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="transcribe")
     transcript = read_json(out / "transcript.json")
     assert_transcript_invariants(transcript)
     return transcript

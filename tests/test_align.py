@@ -2,11 +2,11 @@
 
 import pytest
 
-from pipeline import align
-from pipeline.config import AlignSettings, load_config
-from pipeline.errors import PipelineError
-from pipeline.runner import run_pipeline
-from pipeline.storage import read_json
+from pipeline.speakers import align
+from pipeline.core.config import AlignSettings, load_config
+from pipeline.core.errors import PipelineError
+from pipeline.core.runner import run_pipeline
+from pipeline.core.storage import read_json
 
 from conftest import fixture
 
@@ -109,7 +109,7 @@ event:
        people: [{person: sheila, role: speaker}, {person: diane, role: speaker}]}
 """, encoding="utf-8")
     out = tmp_path / "out"
-    run_pipeline(fixture("pyannote-audio/sample.wav"), load_config(config_path), config_path, out, log=lambda _: None)
+    run_pipeline(fixture("pyannote-audio/sample.wav"), load_config(config_path), config_path, out)
     aligned = read_json(out / "aligned.json")
     speaker_at = lambda t: next(s["speaker"] for s in aligned["segments"] if s["start_s"] <= t <= s["end_s"])
     assert speaker_at(13.0) == "diane"   # "This is Diane in New Jersey."

@@ -3,8 +3,8 @@ import re
 import srt
 import webvtt
 
-from pipeline.captions import break_lines, run, transcript_cues
-from pipeline.config import CaptionSettings
+from pipeline.text.captions import break_lines, run, transcript_cues
+from pipeline.core.config import CaptionSettings
 
 SETTINGS = CaptionSettings()
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.evaluate import evaluate
-from pipeline.runner import run_pipeline
-from pipeline.storage import read_json
+from pipeline.core.config import load_config
+from pipeline.evaluation.evaluate import evaluate
+from pipeline.core.runner import run_pipeline
+from pipeline.core.storage import read_json
 
 from conftest import ROOT, assert_transcript_invariants
 
@@ -20,7 +20,7 @@ TRUTH = DEMO / "demo-symposium.truth.json"
 def _run(tmp_path_factory, recording, config):
     out = tmp_path_factory.mktemp("demo") / "out"
     config_path = ROOT / "configs" / config
-    run_pipeline(DEMO / recording, load_config(config_path), config_path, out, log=lambda _: None)
+    run_pipeline(DEMO / recording, load_config(config_path), config_path, out)
     return out
 
 

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from pipeline import diarize
-from pipeline.config import load_config
-from pipeline.evaluate import annotation_from_rttm, annotation_from_utterances, diarization_error_rate
-from pipeline.runner import run_pipeline
+from pipeline.speakers import diarize
+from pipeline.core.config import load_config
+from pipeline.evaluation.evaluate import annotation_from_rttm, annotation_from_utterances, diarization_error_rate
+from pipeline.core.runner import run_pipeline
 
 from conftest import ROOT, fixture, write_config
 
@@ -67,9 +67,8 @@ def test_windows_cover_segments():
 def _der(tmp_path, recording, reference, duration_s):
     config_path = write_config(tmp_path / "c.yaml")
     out = tmp_path / recording.stem
-    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="vad", log=lambda _: None)
-    run_pipeline(recording, load_config(config_path), config_path, out, from_stage="diarize", to_stage="diarize",
-                 log=lambda _: None)
+    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="vad")
+    run_pipeline(recording, load_config(config_path), config_path, out, from_stage="diarize", to_stage="diarize")
     hypothesis = annotation_from_rttm(out / "diarization.rttm")
     artifact = json.loads((out / "diarization.json").read_text())
     assert artifact["turns"][0]["speaker"] == "spk00"  # numbered in order of appearance

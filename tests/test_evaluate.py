@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from pipeline.errors import PipelineError
-from pipeline.evaluate import evaluate
+from pipeline.core.errors import PipelineError
+from pipeline.evaluation.evaluate import evaluate
 
 from conftest import ROOT
 

@@ -4,11 +4,11 @@
 import numpy as np
 import soundfile
 
-from pipeline import guards
-from pipeline.config import GuardSettings, TranscribeSettings
-from pipeline.engines import Decoded, Word
-from pipeline.packing import GAP_S, MAX_WINDOW_S, SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
-from pipeline.transcribe import plan_chunks, transcribe_chunk
+from pipeline.asr import guards
+from pipeline.core.config import GuardSettings, TranscribeSettings
+from pipeline.asr.engines import Decoded, Word
+from pipeline.asr.packing import GAP_S, MAX_WINDOW_S, SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
+from pipeline.asr.transcribe import plan_chunks, transcribe_chunk
 
 GUARDS = GuardSettings()
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from pipeline import ingest
-from pipeline.config import load_config
-from pipeline.errors import PipelineError
+from pipeline.media import ingest
+from pipeline.core.config import load_config
+from pipeline.core.errors import PipelineError
 
 from conftest import ROOT, fixture, write_config
 
@@ -108,7 +108,7 @@ def test_configured_streams_and_channels_are_taken(tmp_path, two_stream_file):
         "recording:\n  tracks:\n"
         "    - {name: floor, stream: 0, channel: 1, role: floor}\n"
         "    - {name: interp, stream: 1, role: interpretation, language: en}\n")))
-    artifact = ingest.run(two_stream_file, config, tmp_path / "out")
+    artifact = ingest.run(two_stream_file, config, tmp_path / "out", tmp_path / "staging")
     assert [len(artifact["audio_streams"]), artifact["audio_streams"][0]["channels"]] == [2, 2]
     floor, interp = (tmp_path / "out" / t["path"] for t in artifact["tracks"])
     assert soundfile.info(floor).samplerate == 16000 and soundfile.info(floor).channels == 1

@@ -7,11 +7,13 @@ import time
 
 import pytest
 
-from pipeline import transcribe
-from pipeline.config import load_config
-from pipeline.engines import Decoded, Word
-from pipeline.runner import STAGE_NAMES, run_pipeline
-from pipeline.storage import read_json
+from pipeline.asr import transcribe
+from pipeline.core.config import load_config
+from pipeline.asr.engines import Decoded, Word
+from pipeline.core.events import CollectingSink, reporting_to
+from pipeline.core.runner import run_pipeline
+from pipeline.stages import STAGE_NAMES
+from pipeline.core.storage import read_json
 
 from conftest import ROOT, assert_transcript_invariants, fixture, write_config
 
@@ -32,9 +34,9 @@ class ConstantEngine:
 
 
 def _run(config_path, out, recording=None, **kwargs):
-    messages = []
-    run_pipeline(recording or fixture("whisper/jfk.flac"), load_config(config_path), config_path, out,
-                 log=messages.append, **kwargs)
+    with reporting_to(CollectingSink()) as sink:
+        run_pipeline(recording or fixture("whisper/jfk.flac"), load_config(config_path), config_path, out, **kwargs)
+    messages = sink.messages()
     return {name: next((m.split("'")[2].strip() for m in messages if f"'{name}'" in m and "running" in m
                         or f"'{name}'" in m and "skipping" in m), None) for name in STAGE_NAMES}
 
@@ -51,10 +53,10 @@ def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(t
     assert _ran(_run(config, out)) == []
 
     write_config(config, extra="captions: {max_lines: 1}\n")
-    assert _ran(_run(config, out)) == ["export"]
+    assert _ran(_run(config, out)) == ["captions"]
 
     write_config(config, extra="captions: {max_lines: 1}\ntranscribe: {beam_size: 2}\n")
-    assert _ran(_run(config, out)) == ["transcribe", "align", "export"]
+    assert _ran(_run(config, out)) == ["transcribe", "align", "captions"]
 
     manifest = read_json(out / "manifest.json")
     assert manifest["stages"]["transcribe"]["settings"]["transcribe"]["beam_size"] == 2
@@ -71,12 +73,12 @@ def test_a_stage_reruns_alone_and_a_deleted_output_is_remade(tmp_path, monkeypat
     _run(config, out)
     assert _ran(_run(config, out, from_stage="vad", to_stage="vad", force=True)) == ["vad"]
     (out / "captions" / "captions.srt").unlink()
-    assert _ran(_run(config, out)) == ["export"]
+    assert _ran(_run(config, out)) == ["captions"]
     assert (out / "captions" / "captions.srt").exists()
 
 
 def test_stage_without_its_inputs_says_which_to_run(tmp_path):
-    from pipeline.errors import PipelineError
+    from pipeline.core.errors import PipelineError
 
     config = write_config(tmp_path / "c.yaml")
     _run(config, tmp_path / "out", to_stage="ingest")

@@ -5,9 +5,9 @@ import re
 import jiwer
 import pytest
 
-from pipeline.config import load_config
-from pipeline.runner import run_pipeline
-from pipeline.storage import read_json
+from pipeline.core.config import load_config
+from pipeline.core.runner import run_pipeline
+from pipeline.core.storage import read_json
 
 from conftest import assert_transcript_invariants, fixture, normalise_en, write_config
 
@@ -19,7 +19,7 @@ KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 def transcribe_fixture(tmp_path_factory, relative, languages):
     out = tmp_path_factory.mktemp("out")
     config_path = write_config(out / "config.yaml", languages)
-    run_pipeline(fixture(relative), load_config(config_path), config_path, out / "run", log=lambda _: None)
+    run_pipeline(fixture(relative), load_config(config_path), config_path, out / "run")
     return read_json(out / "run" / "transcript.json")
 
 
@@ -90,5 +90,5 @@ def test_no_text_is_invented_on_music_and_silence(tmp_path):
     soundfile.write(recording, audio.astype(np.float32), rate)
     config_path = write_config(tmp_path / "c.yaml")
     out = tmp_path / "out"
-    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="transcribe", log=lambda _: None)
+    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="transcribe")
     assert read_json(out / "transcript.json")["segments"] == []

@@ -13,8 +13,9 @@ from pathlib import Path
 import srt
 import webvtt
 
-from .config import CaptionSettings
-from .storage import write_text
+from ..core.config import CaptionSettings
+from ..core.storage import write_text
+from ..core.stage import Stage, StageContext, StageOutput
 
 # Break a Japanese line after these if one falls in the second half of the line.
 JA_BREAK_AFTER = "、。，．！？」』）"
@@ -220,3 +221,12 @@ def run(transcript: dict, settings: CaptionSettings, out_dir: Path) -> dict:
         WRITERS[fmt](cues, target)
         files.append(str(target.relative_to(out_dir)))
     return {"cues": len(cues), "files": files}
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    artifact = run(ctx.inputs["aligned.json"], ctx.config.captions, ctx.out_dir)
+    return StageOutput(artifact, counters={"cues": artifact["cues"]}, files=artifact["files"])
+
+
+STAGE = Stage("captions", 3, ("captions",), ("aligned.json",), "captions.json", run_stage,
+              description="SRT and WebVTT captions with speaker names")

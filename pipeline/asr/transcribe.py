@@ -18,12 +18,13 @@ import json
 from pathlib import Path
 
 from . import guards
-from .config import Config, TranscribeSettings
+from ..core.config import Config, TranscribeSettings
 from .engines import Decoded, Engine, load_engine
 from .packing import SpeechSegment, Window, join_neighbours, pack_by_language, split_by_segment, window_audio
-from .progress import bar
-from .storage import write_json
-from .ingest import read_block
+from ..core.events import message, progress
+from ..core.storage import write_json
+from ..media.audio import read_block
+from ..core.stage import Stage, StageContext, StageOutput
 
 DECODE_ROUNDS = 3  # first pass plus re-packed passes for what Whisper skipped
 # Speech after the last decoded word longer than this was skipped, not silence: decode it again.
@@ -189,7 +190,7 @@ def _load_checkpoint(path: Path) -> dict | None:
         return None  # missing or torn: redo this chunk
 
 
-def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path, log) -> tuple[dict, dict, dict]:
+def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path) -> tuple[dict, dict, dict]:
     """Return (transcript artifact, model description, counters)."""
     settings = config.transcribe
     languages = list(config.event.languages)
@@ -203,7 +204,7 @@ def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path, 
         track_languages = [track["language"]] if track.get("language") else languages
         chunks = plan_chunks(vad["tracks"][track["name"]], settings.checkpoint_every_s)
         speech_s = sum(s["end_s"] - s["start_s"] for s in vad["tracks"][track["name"]])
-        with bar(speech_s, f"transcribe {track['name']}") as progress:
+        with progress(speech_s, f"transcribe {track['name']}") as tracker:
             for index, chunk in enumerate(chunks):
                 checkpoint = work_dir / f"{track['name']}-chunk-{index:05d}.json"
                 result = _load_checkpoint(checkpoint)
@@ -217,9 +218,9 @@ def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path, 
                 segments.extend(result["segments"])
                 for key, value in result["counters"].items():
                     counters[key] = counters.get(key, 0) + value
-                progress.update(sum(s["end_s"] - s["start_s"] for s in chunk))
+                tracker.update(sum(s["end_s"] - s["start_s"] for s in chunk))
     if counters["chunks_reused"]:
-        log(f"transcribe: resumed, reused {counters['chunks_reused']} finished chunk(s)")
+        message(f"transcribe: resumed, reused {counters['chunks_reused']} finished chunk(s)")
     for number, segment in enumerate(segments, start=1):
         segment["id"] = f"seg-{number:05d}"
     described = engine.describe() if engine else _describe_without_loading(settings)
@@ -236,3 +237,12 @@ def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path, 
 def _describe_without_loading(settings: TranscribeSettings) -> dict:
     """All chunks came from checkpoints: name the engine without loading the model."""
     return {"engine": settings.engine, "model": settings.model, "compute_type": settings.compute_type}
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    artifact, model, counters = run(ctx.config, ctx.inputs["ingest.json"], ctx.inputs["vad.json"], ctx.out_dir, ctx.work_dir)
+    return StageOutput(artifact, models={"asr": model}, counters=counters)
+
+
+STAGE = Stage("transcribe", 2, ("transcribe", "event.languages"), ("ingest.json", "vad.json"), "transcript.json",
+              run_stage, description="language per segment, then batched Whisper decoding")

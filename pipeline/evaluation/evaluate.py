@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jiwer
 
-from .errors import PipelineError
+from ..core.errors import PipelineError
 from .metrics import normalise
-from .storage import read_json
+from ..core.storage import read_json
 
 
 @dataclass

@@ -16,9 +16,9 @@ from typing import Protocol
 import ctranslate2
 import numpy as np
 
-from .config import TranscribeSettings
-from .errors import PipelineError
-from .ingest import SAMPLE_RATE
+from ..core.config import TranscribeSettings
+from ..core.errors import PipelineError
+from ..media.audio import SAMPLE_RATE
 from . import models
 
 # Frames of 10 ms in Whisper's log-mel features; a full window is 30 s = 3000 frames.

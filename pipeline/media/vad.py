@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from .config import VadSettings
-from .ingest import SAMPLE_RATE, read_block
-from .progress import bar
+from ..core.config import VadSettings
+from .audio import SAMPLE_RATE, read_block
+from ..core.events import progress
+from ..core.stage import Stage, StageContext, StageOutput, package_version
 
 # Segments closer than this across a block boundary were one segment cut in two.
 BLOCK_JOIN_GAP_S = 0.05
@@ -58,7 +59,7 @@ def detect_speech(wav: Path, settings: VadSettings, label: str = "vad") -> list[
     """Speech segments of a WAV file as (start_s, end_s), each at most ``max_segment_s`` long."""
     duration_s = soundfile.info(str(wav)).duration
     segments: list[tuple[float, float]] = []
-    with bar(duration_s, label) as progress:
+    with progress(duration_s, label) as tracker:
         block_start_s = 0.0
         while block_start_s < duration_s:
             read_from_s = max(0.0, block_start_s - BLOCK_OVERLAP_S)
@@ -69,8 +70,7 @@ def detect_speech(wav: Path, settings: VadSettings, label: str = "vad") -> list[
                 if end > block_start_s or block_start_s == 0.0:
                     segments.append((max(start, 0.0), min(end, duration_s)))
             block_start_s += settings.block_s
-            progress.n = min(block_start_s, duration_s)
-            progress.refresh()
+            tracker.set(min(block_start_s, duration_s))
     return _merge_across_blocks(segments, settings.max_segment_s)
 
 
@@ -81,3 +81,13 @@ def run(ingest: dict, settings: VadSettings, out_dir: Path) -> dict:
         tracks[track["name"]] = [{"start_s": round(s, 3), "end_s": round(e, 3)} for s, e in found]
     speech_s = {name: round(sum(s["end_s"] - s["start_s"] for s in segs), 2) for name, segs in tracks.items()}
     return {"model": "silero-vad v6 (onnx, bundled with faster-whisper)", "tracks": tracks, "speech_s": speech_s}
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    artifact = run(ctx.inputs["ingest.json"], ctx.config.vad, ctx.out_dir)
+    segments = {name: len(segs) for name, segs in artifact["tracks"].items()}
+    return StageOutput(artifact, models={"vad": "silero-vad v6 onnx via faster-whisper " + package_version("faster-whisper")},
+                       counters={"speech_segments": segments, "speech_s": artifact["speech_s"]})
+
+
+STAGE = Stage("vad", 2, ("vad",), ("ingest.json",), "vad.json", run_stage, description="find speech in each track")

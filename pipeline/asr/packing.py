@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engines import Decoded, Word
-from .ingest import SAMPLE_RATE
+from ..media.audio import SAMPLE_RATE
 
 # One Whisper window. (Packing to 24 s instead, so that batched decoding stops early less
 # often, was no faster on the demo and raised its error rate from 0.107 to 0.147.)

@@ -9,7 +9,6 @@ a bigger model names a local path (or a name their library can fetch) in the con
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import re
@@ -17,8 +16,8 @@ import shutil
 import struct
 from pathlib import Path
 
-from .errors import PipelineError
-from .storage import atomic_path
+from ..core.errors import PipelineError
+from ..core.storage import atomic_path, sha256_of
 
 # The sha256 of the joined model.bin published with the packages (see ../shared/MODELS.md).
 PACKAGED_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -44,14 +43,6 @@ def _package_data_dir(package: str) -> Path:
             f"model package '{package}' is not installed; run scripts/bootstrap.sh to install it"
         ) from e
     return Path(module.__file__).parent / "data"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_COPY_BLOCK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def packaged_ct2_base() -> Path:

