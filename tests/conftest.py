@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 os.environ.setdefault("PIPELINE_NO_PROGRESS", "1")
+# The same CTranslate2 kernels on every CPU (see scripts/bootstrap.sh); set before ctranslate2 loads.
+os.environ.setdefault("CT2_FORCE_CPU_ISA", "AVX2")
+os.environ.setdefault("CT2_USE_MKL", "0")
 
 
 def fixture(relative: str) -> Path:

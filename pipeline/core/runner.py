@@ -153,6 +153,8 @@ def _stage_inputs(stage: Stage, recording: Path, out_dir: Path) -> dict[str, str
     for name in stage.reads_optional:
         if (out_dir / name).exists():
             hashes[name] = sha256_of(out_dir / name)
+    if stage.external_inputs is not None:
+        hashes.update(stage.external_inputs(out_dir))
     return hashes
 
 

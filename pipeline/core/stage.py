@@ -46,6 +46,9 @@ class Stage:
     precheck: Callable[[Path, Config], None] | None = None
     # Optional artifacts: hashed into the fingerprint when present, never required.
     reads_optional: tuple[str, ...] = ()
+    # Inputs that are not artifacts (an editor's database, a glossary file): out_dir -> {name: hash}.
+    # Their hashes join the fingerprint, so a change re-runs the stage.
+    external_inputs: Callable[[Path], dict[str, str]] | None = None
 
 
 def package_version(name: str) -> str:

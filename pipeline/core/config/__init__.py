@@ -1,10 +1,10 @@
 """Configuration: one YAML file per event, validated once at load. Defaults live in this package only."""
 
 from .base import Bilingual, LanguageCode, Role, Strict
-from .event import Event, Person, Recording, Session, SessionSlot, Track
+from .event import Event, Person, Recording, Session, SessionSlot, Term, Track
 from .loader import Config, load_config, section, seconds_of_day
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, GuardSettings, TranscribeSettings, VadSettings
 
 __all__ = ["AlignSettings", "Bilingual", "CaptionSettings", "Config", "DiarizeSettings", "Event", "GuardSettings",
-           "LanguageCode", "Person", "Recording", "Role", "Session", "SessionSlot", "Strict", "Track",
+           "LanguageCode", "Person", "Recording", "Role", "Session", "SessionSlot", "Strict", "Term", "Track",
            "TranscribeSettings", "VadSettings", "load_config", "section", "seconds_of_day"]

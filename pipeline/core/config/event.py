@@ -36,6 +36,17 @@ class Session(Strict):
     people: list[SessionSlot] = []
 
 
+class Term(Strict):
+    """One entry of the event's glossary: how a term is written in each language."""
+
+    en: str = Field(min_length=1)
+    ja: str = Field(min_length=1)
+    # Kana reading of the Japanese form (for matching what Whisper wrote in kana).
+    reading: Optional[str] = None
+    # Other spellings heard or written for the same term (abbreviations, old names).
+    aliases: list[str] = []
+
+
 class Event(Strict):
     title: Bilingual
     date: Optional[str] = None
@@ -43,6 +54,9 @@ class Event(Strict):
     languages: list[LanguageCode] = Field(min_length=1)
     people: list[Person] = []
     sessions: list[Session] = []
+    # Terms an organizer knows before the event (topic vocabulary); names, titles, affiliations
+    # and session titles come from people and sessions and need not be repeated here.
+    glossary: list[Term] = []
 
     @model_validator(mode="after")
     def _references_resolve(self) -> "Event":
