@@ -55,3 +55,41 @@ def assert_transcript_invariants(transcript: dict) -> None:
             assert word["start_s"] >= previous_word_start - 1e-6
             previous_word_start = word["start_s"]
             assert 0.0 <= word["probability"] <= 1.0
+
+
+DEMO = ROOT / "recordings" / "demo"
+DEMO_TRUTH = DEMO / "demo-symposium.truth.json"
+
+
+def _run_demo(tmp_path_factory, recording: str, config: str, to_stage: str) -> Path:
+    from pipeline.core.config import load_config
+    from pipeline.core.runner import run_pipeline
+
+    out = tmp_path_factory.mktemp("demo") / "out"
+    config_path = ROOT / "configs" / config
+    run_pipeline(DEMO / recording, load_config(config_path), config_path, out, to_stage=to_stage)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_aligned(tmp_path_factory) -> Path:
+    """The demo symposium (single track) run once per test session up to ``align``.
+
+    Shared by every wing's tests: treat it as read-only and copy it (``copy_run``) before
+    running further stages or editing in it.
+    """
+    return _run_demo(tmp_path_factory, "demo-symposium.opus", "demo.yaml", "align")
+
+
+@pytest.fixture(scope="session")
+def demo_interpreted_aligned(tmp_path_factory) -> Path:
+    """The two-track demo (floor + interpretation) up to ``align``; read-only, copy it first."""
+    return _run_demo(tmp_path_factory, "demo-symposium-interpreted.mka", "demo-interpreted.yaml", "align")
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    """A private copy of a shared run's output folder (scratch and lock left behind)."""
+    import shutil
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".work", ".lock"))
+    return target

@@ -5,33 +5,27 @@ import json
 import pytest
 
 from pipeline.core.config import load_config
-from pipeline.evaluation.evaluate import evaluate
 from pipeline.core.runner import run_pipeline
 from pipeline.core.storage import read_json
+from pipeline.evaluation.evaluate import evaluate
 
-from conftest import ROOT, assert_transcript_invariants
+from conftest import DEMO, DEMO_TRUTH as TRUTH, ROOT, assert_transcript_invariants, copy_run
 
 pytestmark = pytest.mark.slow
 
-DEMO = ROOT / "recordings" / "demo"
-TRUTH = DEMO / "demo-symposium.truth.json"
 
-
-def _run(tmp_path_factory, recording, config):
-    out = tmp_path_factory.mktemp("demo") / "out"
-    config_path = ROOT / "configs" / config
-    run_pipeline(DEMO / recording, load_config(config_path), config_path, out)
+@pytest.fixture(scope="module")
+def single_track(demo_aligned, tmp_path_factory):
+    out = copy_run(demo_aligned, tmp_path_factory.mktemp("captions") / "out")
+    config_path = ROOT / "configs" / "demo.yaml"
+    run_pipeline(DEMO / "demo-symposium.opus", load_config(config_path), config_path, out, from_stage="captions",
+                 to_stage="captions")
     return out
 
 
 @pytest.fixture(scope="module")
-def single_track(tmp_path_factory):
-    return _run(tmp_path_factory, "demo-symposium.opus", "demo.yaml")
-
-
-@pytest.fixture(scope="module")
-def interpreted(tmp_path_factory):
-    return _run(tmp_path_factory, "demo-symposium-interpreted.mka", "demo-interpreted.yaml")
+def interpreted(demo_interpreted_aligned):
+    return demo_interpreted_aligned
 
 
 def _check_floor(figures):
