@@ -4,7 +4,8 @@ from .base import Bilingual, LanguageCode, Role, Strict
 from .event import Event, Person, Recording, Session, SessionSlot, Term, Track
 from .loader import Config, load_config, section, seconds_of_day
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, GuardSettings, TranscribeSettings, VadSettings
+from .publish import PublishSettings
 
 __all__ = ["AlignSettings", "Bilingual", "CaptionSettings", "Config", "DiarizeSettings", "Event", "GuardSettings",
-           "LanguageCode", "Person", "Recording", "Role", "Session", "SessionSlot", "Strict", "Term", "Track",
+           "LanguageCode", "Person", "PublishSettings", "Recording", "Role", "Session", "SessionSlot", "Strict", "Term", "Track",
            "TranscribeSettings", "VadSettings", "load_config", "section", "seconds_of_day"]

@@ -15,6 +15,7 @@ from ..errors import PipelineError
 from .base import Strict
 from .event import Event, Recording
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, TranscribeSettings, VadSettings
+from .publish import PublishSettings
 
 
 class Config(Strict):
@@ -25,6 +26,7 @@ class Config(Strict):
     diarize: DiarizeSettings = DiarizeSettings()
     align: AlignSettings = AlignSettings()
     captions: CaptionSettings = CaptionSettings()
+    publish: PublishSettings = PublishSettings()
 
 
 def _format_error(path: Path, error: dict) -> str:
