@@ -4,8 +4,10 @@ from .base import Bilingual, LanguageCode, Role, Strict
 from .event import Event, Person, Recording, Session, SessionSlot, Term, Track
 from .loader import Config, load_config, section, seconds_of_day
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, GuardSettings, TranscribeSettings, VadSettings
+from .translate import InterpretationSettings, LlmSettings, TranslateSettings
 from .publish import PublishSettings
 
 __all__ = ["AlignSettings", "Bilingual", "CaptionSettings", "Config", "DiarizeSettings", "Event", "GuardSettings",
+           "InterpretationSettings", "LlmSettings",
            "LanguageCode", "Person", "PublishSettings", "Recording", "Role", "Session", "SessionSlot", "Strict", "Term", "Track",
-           "TranscribeSettings", "VadSettings", "load_config", "section", "seconds_of_day"]
+           "TranscribeSettings", "TranslateSettings", "VadSettings", "load_config", "section", "seconds_of_day"]

@@ -15,6 +15,7 @@ from ..errors import PipelineError
 from .base import Strict
 from .event import Event, Recording
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, TranscribeSettings, VadSettings
+from .translate import LlmSettings, TranslateSettings
 from .publish import PublishSettings
 
 
@@ -26,6 +27,8 @@ class Config(Strict):
     diarize: DiarizeSettings = DiarizeSettings()
     align: AlignSettings = AlignSettings()
     captions: CaptionSettings = CaptionSettings()
+    llm: LlmSettings = LlmSettings()
+    translate: TranslateSettings = TranslateSettings()
     publish: PublishSettings = PublishSettings()
 
 

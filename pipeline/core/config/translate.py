@@ -1,0 +1,71 @@
+"""Settings of the LLM layer (``llm:``, shared by translation and the report) and of the
+``translate`` stage (``translate:``). Every default lives here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
+
+from .base import Strict
+
+
+class LlmSettings(Strict):
+    # "llama-cpp": a GGUF file run in-process (the packaged Qwen2.5-Coder-1.5B-Instruct by default);
+    # "openai-compatible": an HTTP endpoint (llama.cpp server, vLLM, Ollama) with a bigger model;
+    # "transformers": a seq2seq translation model (Marian, NLLB) by name or local folder.
+    engine: Literal["llama-cpp", "openai-compatible", "transformers"] = "llama-cpp"
+    # llama-cpp: "packaged" or a path to a .gguf file; openai-compatible: the served model's name;
+    # transformers: a local folder or a name the library may fetch (only when asked for).
+    model: str = "packaged"
+    # Expected sha256 of a GGUF given by path (checked once per file, then remembered by size+mtime).
+    sha256: Optional[str] = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # openai-compatible: e.g. "http://127.0.0.1:8080/v1"; the key is read from this environment variable.
+    base_url: Optional[str] = None
+    api_key_env: Optional[str] = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    # CPU threads for llama-cpp / transformers; 0 = all cores.
+    threads: int = Field(default=0, ge=0)
+    context_tokens: int = Field(default=4096, ge=512)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _endpoint_given(self) -> "LlmSettings":
+        if self.engine == "openai-compatible" and not self.base_url:
+            raise ValueError("engine 'openai-compatible' needs base_url (e.g. http://127.0.0.1:8080/v1)")
+        return self
+
+
+class InterpretationSettings(Strict):
+    """Linking floor segments to the interpreter's renderings (two-track recordings)."""
+
+    # The interpreter starts this many seconds after the speaker (simultaneous interpretation).
+    min_lag_s: float = Field(default=-1.0, le=5)
+    max_lag_s: float = Field(default=8.0, gt=0, le=30)
+    # A link weaker than this is not stored.
+    min_confidence: float = Field(default=0.35, ge=0, le=1)
+
+
+class TranslateSettings(Strict):
+    # Segments per request (numbered lines, answered line by line), with this many lines of
+    # context before and after (shown, not translated).
+    batch_lines: int = Field(default=4, ge=1, le=32)
+    context_lines: int = Field(default=2, ge=0, le=10)
+    # The agenda's names, titles, affiliations and session titles plus event.glossary; only the
+    # entries found in a batch go into its prompt.
+    glossary: bool = True
+    # How glossary entries found in a line reach the model: "prompt" lists them in the system
+    # prompt; "substitute" also writes the target form into the source line before translating.
+    protect_terms: Literal["prompt", "substitute"] = "prompt"
+    # The speaker's name and the session's title go into the prompt.
+    speaker_context: bool = True
+    # A line whose output fails a check is retried alone this many times, then marked
+    # "needs_translation" for the editor (never dropped, never left in the source language).
+    max_retries: int = Field(default=2, ge=0, le=5)
+    # Output/source length bounds (characters) per direction, checked only for sources of at
+    # least min_check_chars characters.
+    min_check_chars: int = Field(default=12, ge=1)
+    max_tokens_per_line: int = Field(default=160, ge=16)
+    # Which tracks are machine-translated (the interpretation track already is a translation).
+    tracks: list[str] = ["floor"]
+    interpretation: InterpretationSettings = InterpretationSettings()
