@@ -1,0 +1,1 @@
+"""The editors' layer: the edit journal (store), applying it (apply: the ``review`` stage), the web app (server)."""
