@@ -30,6 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("output", type=Path, help="output folder of a run")
     evaluate.add_argument("truth", type=Path, help="truth JSON (see recordings/demo/*.truth.json)")
     evaluate.add_argument("--json", type=Path, help="also write the figures to this file")
+    batch = commands.add_parser("batch", help="run many recordings on Dask (a local cluster or --scheduler)")
+    batch.add_argument("recordings", type=Path, nargs="*", help="recordings, and/or manifest files (.csv/.yaml: recording, config)")
+    batch.add_argument("--config", type=Path, help="event config for recordings without one in a manifest")
+    batch.add_argument("--out", type=Path, required=True, help="output root: one folder per recording, plus batch.json")
+    batch.add_argument("--manifest", type=Path, help="CSV or YAML file with columns recording, config (name, truth optional)")
+    batch.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: sized from cores and memory)")
+    batch.add_argument("--from", dest="from_stage", choices=STAGE_NAMES, help="first stage to run")
+    batch.add_argument("--to", dest="to_stage", choices=STAGE_NAMES, help="last stage to run")
+    batch.add_argument("--force", action="store_true", help="re-run the selected stages even if unchanged")
     commands.add_parser("stages", help="list the stages in order")
     commands.add_parser("prepare-models", help="join and convert the packaged model weights (done by bootstrap)")
     return parser
@@ -49,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prepare-models":
             print(models.packaged_ct2_base())
             print(models.packaged_openai_whisper_base())
+        elif args.command == "batch":
+            from .batch import print_table, run_batch
+
+            summary = run_batch(args.recordings, args.config, args.out, manifest=args.manifest, scheduler=args.scheduler,
+                                workers=args.workers, from_stage=args.from_stage, to_stage=args.to_stage, force=args.force)
+            print_table(summary)
+            return 0 if summary["counts"]["failed"] == 0 else 1
         elif args.command == "run":
             config = load_config(args.config)
             run_pipeline(args.recording, config, args.config, args.out, args.from_stage, args.to_stage, args.force)
