@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("output", type=Path, help="output folder of a run")
     evaluate.add_argument("truth", type=Path, help="truth JSON (see recordings/demo/*.truth.json)")
     evaluate.add_argument("--json", type=Path, help="also write the figures to this file")
+    publish = commands.add_parser("publish", help="build the archival package (a BagIt bag) from a reviewed output folder")
+    publish.add_argument("output", type=Path, help="output folder of a run (reads reviewed.json)")
+    publish.add_argument("--to", dest="package", type=Path, required=True, help="package folder to create")
+    publish.add_argument("--config", type=Path, help="event config (default: the one the run recorded in manifest.json)")
+    publish.add_argument("--allow-unreviewed", action="store_true",
+                         help="publish even while segments or report sections are unreviewed (recorded in the package)")
     batch = commands.add_parser("batch", help="run many recordings on Dask (a local cluster or --scheduler)")
     batch.add_argument("recordings", type=Path, nargs="*", help="recordings, and/or manifest files (.csv/.yaml: recording, config)")
     batch.add_argument("--config", type=Path, help="event config for recordings without one in a manifest")
@@ -59,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prepare-models":
             print(models.packaged_ct2_base())
             print(models.packaged_openai_whisper_base())
+        elif args.command == "publish":
+            from .publish.package import publish, run_config_path
+
+            config_path = args.config or run_config_path(args.output)
+            summary = publish(args.output, load_config(config_path), args.package, args.allow_unreviewed)
+            print(f"package written to {args.package} ({summary['review']['source']}, "
+                  f"review: {'incomplete, allowed' if summary['review']['allowed_unreviewed'] else 'complete'})")
         elif args.command == "batch":
             from .batch import print_table, run_batch
 
