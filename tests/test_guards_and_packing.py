@@ -6,11 +6,14 @@ import soundfile
 
 from pipeline.asr import guards
 from pipeline.core.config import GuardSettings, TranscribeSettings
-from pipeline.asr.engines import Decoded, Word
-from pipeline.asr.packing import GAP_S, MAX_WINDOW_S, SpeechSegment, Window, pack_by_language, split_by_segment, window_audio
+from pipeline.asr.results import Decoded, Word
+from pipeline.asr.packing import (SpeechSegment, Window, join_neighbours, pack_by_language, settle_short_fragments,
+                                  split_by_segment, window_audio)
 from pipeline.asr.transcribe import plan_chunks, transcribe_chunk
 
 GUARDS = GuardSettings()
+SETTINGS = TranscribeSettings()
+GAP_S, MAX_WINDOW_S = SETTINGS.gap_s, SETTINGS.max_window_s
 
 
 def _decoded(text, start=0.0, end=2.0, prob=0.9, **kwargs):
@@ -39,7 +42,7 @@ def test_speaking_rate_flag():
 def test_windows_hold_one_language_and_at_most_30_s():
     segments = [SpeechSegment(0, 5, "en"), SpeechSegment(5.5, 10, "ja"), SpeechSegment(10.5, 14, "en"),
                 SpeechSegment(20, 34, "ja"), SpeechSegment(35, 47, "ja"), SpeechSegment(50, 60, "en")]
-    windows = pack_by_language(segments)
+    windows = pack_by_language(segments, MAX_WINDOW_S, GAP_S)
     assert [(w.language, [(s.start_s, s.end_s) for s in w.segments]) for w in windows] == [
         ("en", [(0, 5), (10.5, 14), (50, 60)]),
         ("ja", [(5.5, 10), (20, 34)]),
@@ -50,7 +53,7 @@ def test_windows_hold_one_language_and_at_most_30_s():
 
 
 def test_packed_times_map_back_to_the_recording():
-    window = Window("en", (SpeechSegment(10.0, 12.0, "en"), SpeechSegment(50.0, 53.0, "en")))
+    window = Window("en", (SpeechSegment(10.0, 12.0, "en"), SpeechSegment(50.0, 53.0, "en")), GAP_S)
     audio = window_audio(window, lambda start, length: np.ones(int(length * 16000), dtype=np.float32))
     assert len(audio) == int((2.0 + GAP_S + 3.0) * 16000)
     words = [Word(0.5, 1.0, " first", 0.9), Word(1.9, 2.1, " edge", 0.8), Word(2.0 + GAP_S + 0.2, 2.0 + GAP_S + 0.6, " second", 0.9)]
@@ -106,3 +109,50 @@ def test_each_segment_gets_its_own_language(tmp_path):
     assert [s["text"] for s in result["segments"]] == ["hello there", "こんにちは"]
     assert result["counters"]["windows"] == 2 and result["counters"]["language_retries"] == 0
     assert engine.decodes == ["en", "ja"]
+
+
+def test_prompt_echo_is_dropped_only_on_weak_audio():
+    prompt = "Tom Hines, Yoichi Iida, export control."
+    assert guards.drop_reason(_decoded("Tom Hines, Yoichi Iida.", prob=0.4), GUARDS, prompt) == guards.DROP_PROMPT_ECHO
+    assert guards.drop_reason(_decoded("Tom Hines.", prob=0.95), GUARDS, prompt) is None
+    assert guards.drop_reason(_decoded("Thank you, Tom Hines.", prob=0.4), GUARDS, prompt) is None
+    assert guards.drop_reason(_decoded("飯田陽一、輸出管理", prob=0.3), GUARDS, "柴野相雄、飯田陽一、輸出管理。") == guards.DROP_PROMPT_ECHO
+    assert guards.drop_reason(_decoded("飯田陽一です", prob=0.3), GUARDS, "柴野相雄、飯田陽一、輸出管理。") is None
+
+
+def test_guard_thresholds_come_from_the_settings():
+    strict = GuardSettings(low_confidence=0.95, max_repeats=2, max_words_per_s_en=1.0)
+    assert guards.flags(_decoded("yes yes", end=2.0, prob=0.9), "en", strict) == [
+        guards.FLAG_REPEATS, guards.FLAG_LOW_CONFIDENCE]
+    assert guards.flags(_decoded("yes yes", end=2.0, prob=0.9), "en", GUARDS) == []
+
+
+def test_a_short_unsure_fragment_takes_the_language_around_it():
+    segments = [SpeechSegment(0, 5, "ja", 0.99, "en"), SpeechSegment(5.4, 6.1, "en", 0.6, "ja"),
+                SpeechSegment(6.5, 12, "ja", 0.98, "en")]
+    settled = settle_short_fragments(segments, 2.0, 0.9, 1.5)
+    assert [s.language for s in settled] == ["ja", "ja", "ja"]
+    assert settled[1].runner_up == "en"  # the retry can still read it as English
+    sure = [segments[0], SpeechSegment(5.4, 6.1, "en", 0.97, "ja"), segments[2]]
+    assert [s.language for s in settle_short_fragments(sure, 2.0, 0.9, 1.5)] == ["ja", "en", "ja"]
+    # Neighbours that disagree, or are far away, leave it alone.
+    mixed = [segments[0], segments[1], SpeechSegment(6.5, 12, "en", 0.98, "ja")]
+    assert settle_short_fragments(mixed, 2.0, 0.9, 1.5)[1].language == "en"
+    far = [segments[0], SpeechSegment(9.0, 9.7, "en", 0.6, "ja")]
+    assert settle_short_fragments(far, 2.0, 0.9, 1.5)[1].language == "en"
+
+
+def test_same_language_neighbours_are_one_stretch():
+    segments = [SpeechSegment(0, 4, "ja", 0.95), SpeechSegment(4.6, 9, "ja", 0.97), SpeechSegment(12, 14, "ja", 0.97)]
+    assert [(s.start_s, s.end_s) for s in join_neighbours(segments, 0.9, 1.5, 30.0)] == [(0, 9), (12, 14)]
+    assert len(join_neighbours(segments, 0.9, 0.3, 30.0)) == 3
+
+
+def test_guards_and_packing_do_not_load_ctranslate2():
+    import subprocess
+    import sys
+
+    code = ("import sys; import pipeline.asr.guards, pipeline.asr.packing, pipeline.asr.vocabulary, "
+            "pipeline.asr.correct; print('ctranslate2' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -9,7 +9,6 @@ checkpoints — lives in ``transcribe.py`` and is shared by both engines.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Protocol
 
@@ -20,36 +19,16 @@ from ..core.config import TranscribeSettings
 from ..core.errors import PipelineError
 from ..media.audio import SAMPLE_RATE
 from . import models
+from .results import Decoded, Word
+
+__all__ = ["Decoded", "Word", "Engine", "load_engine", "ENGINES"]
 
 # Frames of 10 ms in Whisper's log-mel features; a full window is 30 s = 3000 frames.
-FRAMES_PER_SECOND = 100
+# Language identification reads at most ``transcribe.language_id_max_s`` of a segment: faster-
+# whisper's encoder accepts short inputs, which makes identification ~5x cheaper than a window.
 FULL_WINDOW_FRAMES = 3000
-# Language identification looks at no more than this many seconds of a segment; faster-whisper's
-# encoder accepts short inputs, which makes identification ~5x cheaper than a full window.
-LID_MAX_S = 8.0
-LID_MIN_FRAMES = 300
+LID_MIN_FRAMES = 300  # the encoder needs at least 3 s of frames to say anything
 SAMPLING_SEED = 0
-
-
-@dataclass(frozen=True)
-class Word:
-    start_s: float
-    end_s: float
-    text: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """One segment of decoder output, times relative to the decoded audio."""
-
-    start_s: float
-    end_s: float
-    text: str
-    words: list[Word] = field(default_factory=list)
-    avg_logprob: float = 0.0
-    no_speech_prob: float = 0.0
-    compression_ratio: float = 1.0
 
 
 class Engine(Protocol):
@@ -106,8 +85,12 @@ class FasterWhisperEngine:
             "compute_type": self.settings.compute_type,
         }
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens a prompt takes (faster-whisper encodes it with a leading space)."""
+        return len(self.model.hf_tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
     def language_probabilities(self, samples, languages):
-        samples = samples[: int(LID_MAX_S * SAMPLE_RATE)]
+        samples = samples[: int(self.settings.language_id_max_s * SAMPLE_RATE)]
         features = self.model.feature_extractor(samples)
         frames = max(LID_MIN_FRAMES, min(features.shape[-1], FULL_WINDOW_FRAMES))
         padded = np.zeros((features.shape[0], frames), dtype=np.float32)
@@ -127,6 +110,8 @@ class FasterWhisperEngine:
             condition_on_previous_text=False,
             # Our own guards decide about silence, so they can count what they drop.
             no_speech_threshold=None,
+            compression_ratio_threshold=self.settings.guards.max_compression_ratio,
+            log_prob_threshold=self.settings.guards.min_avg_logprob,
             initial_prompt=prompt,
             vad_filter=False,
         )
@@ -168,16 +153,17 @@ class FasterWhisperEngine:
             results.append(decoded)
         return results
 
-    def _needs_fallback(self, decoded: "Decoded") -> bool:
-        return decoded.compression_ratio > 2.4 or decoded.avg_logprob < -1.0
+    def _needs_fallback(self, decoded: Decoded) -> bool:
+        guards = self.settings.guards
+        return decoded.compression_ratio > guards.max_compression_ratio or decoded.avg_logprob < guards.min_avg_logprob
 
     def _batch_options(self, tokenizer, prompt):
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 
         return TranscriptionOptions(
             beam_size=self.settings.beam_size, best_of=self.settings.beam_size, patience=1, length_penalty=1,
-            repetition_penalty=1, no_repeat_ngram_size=0, log_prob_threshold=-1.0, no_speech_threshold=None,
-            compression_ratio_threshold=2.4, condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+            repetition_penalty=1, no_repeat_ngram_size=0, log_prob_threshold=self.settings.guards.min_avg_logprob,
+            no_speech_threshold=None, compression_ratio_threshold=self.settings.guards.max_compression_ratio, condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
             temperatures=[0.0], initial_prompt=prompt, prefix=None, suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(tokenizer, [-1]), without_timestamps=False,
             max_initial_timestamp=1.0, word_timestamps=True, prepend_punctuations="\"'“¿([{-",
@@ -229,6 +215,11 @@ class OpenAIWhisperEngine:
             "model_path": self.model_path,
             "compute_type": "float32",
         }
+
+    def count_tokens(self, text: str) -> int:
+        from whisper.tokenizer import get_tokenizer
+
+        return len(get_tokenizer(multilingual=True).encode(" " + text.strip()))
 
     def language_probabilities(self, samples, languages):
         audio = self.whisper.pad_or_trim(samples.astype(np.float32))

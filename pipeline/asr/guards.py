@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from ..core.config import GuardSettings
-from .engines import Decoded
+from .results import Decoded
 
 # Phrases Whisper is known to produce on silence, music or applause (from its training data:
 # video captions). Only dropped when the audio evidence is also weak.
@@ -30,14 +30,11 @@ STOCK_PHRASES = {
 DROP_NO_SPEECH = "no_speech"
 DROP_LOOP = "repetition_loop"
 DROP_STOCK_PHRASE = "stock_phrase_on_weak_audio"
+DROP_PROMPT_ECHO = "prompt_echo_on_weak_audio"
 FLAG_REPEATS = "repeated_phrase"
 FLAG_RATE = "implausible_speaking_rate"
 FLAG_LOW_CONFIDENCE = "low_confidence"
-DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE)
-
-MAX_REPEAT_UNIT_CHARS = 24  # long enough for a repeated short phrase ("export control")
-LOW_CONFIDENCE = 0.5  # mean word probability below which an editor should look
-STOCK_PHRASE_MAX_CONFIDENCE = 0.75
+DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE, DROP_PROMPT_ECHO)
 
 
 def normalise(text: str) -> str:
@@ -55,8 +52,8 @@ def confidence(segment: Decoded) -> float:
     return math.exp(segment.avg_logprob)
 
 
-def longest_repeat_run(text: str) -> int:
-    """How many times in a row the most repeated unit (a word or a 1-24 character run) occurs."""
+def longest_repeat_run(text: str, max_unit_chars: int = GuardSettings().max_repeat_unit_chars) -> int:
+    """How many times in a row the most repeated unit (a word or a run of up to ``max_unit_chars``) occurs."""
     compact = normalise(text)
     words = compact.split()
     best = 1
@@ -65,7 +62,7 @@ def longest_repeat_run(text: str) -> int:
         run = run + 1 if current == previous else 1
         best = max(best, run)
     no_spaces = compact.replace(" ", "")
-    for size in range(1, MAX_REPEAT_UNIT_CHARS + 1):
+    for size in range(1, max_unit_chars + 1):
         pattern = re.compile(r"(.{%d})\1+" % size)
         for match in pattern.finditer(no_spaces):
             best = max(best, len(match.group(0)) // size)
@@ -80,15 +77,33 @@ def speaking_rate(segment: Decoded, language: str) -> float:
     return units / duration
 
 
-def drop_reason(segment: Decoded, settings: GuardSettings) -> str | None:
+def echoes_prompt(segment: Decoded, prompt: str | None) -> bool:
+    """Whether every word of the segment's text also occurs in the prompt (ignoring case and
+    punctuation; for Japanese, every character)."""
+    if not prompt:
+        return False
+    text, source = normalise(segment.text), normalise(prompt)
+    if not text:
+        return False
+    if " " in text or text.isascii():
+        vocabulary = set(source.split())
+        return all(word in vocabulary for word in text.split())
+    return set(text.replace(" ", "")) <= set(source.replace(" ", "")) and text.replace(" ", "") in source.replace(" ", "")
+
+
+def drop_reason(segment: Decoded, settings: GuardSettings, prompt: str | None = None) -> str | None:
     if segment.no_speech_prob > settings.no_speech_prob and segment.avg_logprob < settings.min_avg_logprob:
         return DROP_NO_SPEECH
     if segment.compression_ratio > settings.max_compression_ratio:
         return DROP_LOOP
     if normalise(segment.text) in STOCK_PHRASES and (
-        confidence(segment) < STOCK_PHRASE_MAX_CONFIDENCE or segment.no_speech_prob > settings.no_speech_prob / 2
+        confidence(segment) < settings.stock_phrase_max_confidence or segment.no_speech_prob > settings.no_speech_prob / 2
     ):
         return DROP_STOCK_PHRASE
+    if echoes_prompt(segment, prompt) and (
+        confidence(segment) < settings.prompt_echo_max_confidence or segment.no_speech_prob > settings.no_speech_prob / 2
+    ):
+        return DROP_PROMPT_ECHO
     if not normalise(segment.text):
         return DROP_NO_SPEECH
     return None
@@ -96,11 +111,11 @@ def drop_reason(segment: Decoded, settings: GuardSettings) -> str | None:
 
 def flags(segment: Decoded, language: str, settings: GuardSettings) -> list[str]:
     found = []
-    if longest_repeat_run(segment.text) >= settings.max_repeats:
+    if longest_repeat_run(segment.text, settings.max_repeat_unit_chars) >= settings.max_repeats:
         found.append(FLAG_REPEATS)
     limit = settings.max_chars_per_s_ja if language == "ja" else settings.max_words_per_s_en
     if speaking_rate(segment, language) > limit:
         found.append(FLAG_RATE)
-    if confidence(segment) < LOW_CONFIDENCE:
+    if confidence(segment) < settings.low_confidence:
         found.append(FLAG_LOW_CONFIDENCE)
     return found

@@ -13,17 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engines import Decoded, Word
 from ..media.audio import SAMPLE_RATE
+from .results import Decoded, Word
 
-# One Whisper window. (Packing to 24 s instead, so that batched decoding stops early less
-# often, was no faster on the demo and raised its error rate from 0.107 to 0.147.)
-MAX_WINDOW_S = 30.0
-# Silence laid between packed segments: Whisper hears a pause there, and word timings (which
-# can be off by a few tenths of a second) still fall on the right side of the join.
-GAP_S = 0.8
-# Same-language segments closer than this are decoded as one stretch of the recording.
-NATURAL_PAUSE_S = 1.5
+# The window length, the silence laid between packed segments and the pause joined as one
+# stretch are settings (``transcribe.max_window_s``, ``gap_s``, ``natural_pause_s``). Whisper
+# hears a pause at a gap, and word timings (which can be off by a few tenths of a second)
+# still fall on the right side of the join. (Packing to 24 s instead of 30, so that batched
+# decoding stops early less often, was no faster on the demo and raised its error rate.)
 TIME_DECIMALS = 3
 
 
@@ -44,6 +41,7 @@ class SpeechSegment:
 class Window:
     language: str
     segments: tuple[SpeechSegment, ...]
+    gap_s: float = 0.8
 
     @property
     def offsets_s(self) -> list[float]:
@@ -51,14 +49,18 @@ class Window:
         offsets, position = [], 0.0
         for segment in self.segments:
             offsets.append(position)
-            position += segment.duration_s + GAP_S
+            position += segment.duration_s + self.gap_s
         return offsets
+
+    @property
+    def duration_s(self) -> float:
+        return self.offsets_s[-1] + self.segments[-1].duration_s if self.segments else 0.0
 
     def segment_at(self, t: float) -> int:
         """Index of the segment that window time ``t`` belongs to; in a gap, the nearer one."""
         index = 0
         for i, offset in enumerate(self.offsets_s):
-            if t >= offset - GAP_S / 2:
+            if t >= offset - self.gap_s / 2:
                 index = i
         return index
 
@@ -68,7 +70,33 @@ class Window:
         return round(segment.start_s + inside, TIME_DECIMALS)
 
 
-def join_neighbours(segments: list[SpeechSegment], min_probability: float) -> list[SpeechSegment]:
+def settle_short_fragments(segments: list[SpeechSegment], min_language_s: float, sure: float,
+                           reach_s: float) -> list[SpeechSegment]:
+    """A fragment too short to tell its language takes the language of the speech around it.
+
+    Whisper's language identification on well under two seconds of audio is close to a coin
+    toss and differs between CPUs. A short segment whose own decision is not sure takes the
+    language that the neighbouring speech (within ``reach_s``) agrees on: both neighbours when
+    there are two, the one when there is one. Its runner-up becomes its own first guess, so the
+    retry in the other language can still win when the reading is weak.
+    """
+    settled = list(segments)
+    for i, segment in enumerate(segments):
+        if segment.duration_s >= min_language_s or segment.language_probability >= sure:
+            continue
+        near = [n for n in (segments[i - 1] if i else None, segments[i + 1] if i + 1 < len(segments) else None)
+                if n is not None and n.duration_s >= min_language_s
+                and max(n.start_s - segment.end_s, segment.start_s - n.end_s) <= reach_s]
+        languages = {n.language for n in near}
+        if len(languages) == 1 and segment.language not in languages:
+            language = languages.pop()
+            settled[i] = SpeechSegment(segment.start_s, segment.end_s, language,
+                                       1.0 - segment.language_probability, segment.language)
+    return settled
+
+
+def join_neighbours(segments: list[SpeechSegment], min_probability: float, natural_pause_s: float,
+                    max_window_s: float) -> list[SpeechSegment]:
     """Merge consecutive segments of one language separated by a short natural pause.
 
     Whisper reads a speaker's own pauses better than the silence we insert between packed
@@ -81,8 +109,8 @@ def join_neighbours(segments: list[SpeechSegment], min_probability: float) -> li
         previous = joined[-1] if joined else None
         sure = previous and min(previous.language_probability, segment.language_probability) >= min_probability
         if (sure and previous.language == segment.language
-                and segment.start_s - previous.end_s <= NATURAL_PAUSE_S
-                and segment.end_s - previous.start_s <= MAX_WINDOW_S):
+                and segment.start_s - previous.end_s <= natural_pause_s
+                and segment.end_s - previous.start_s <= max_window_s):
             joined[-1] = SpeechSegment(previous.start_s, segment.end_s, previous.language,
                                        min(previous.language_probability, segment.language_probability),
                                        previous.runner_up)
@@ -91,26 +119,26 @@ def join_neighbours(segments: list[SpeechSegment], min_probability: float) -> li
     return joined
 
 
-def pack_by_language(segments: list[SpeechSegment]) -> list[Window]:
+def pack_by_language(segments: list[SpeechSegment], max_window_s: float, gap_s: float) -> list[Window]:
     """Windows of one language each, in order of their first segment."""
     open_windows: dict[str, list[SpeechSegment]] = {}
     closed: list[tuple[str, list[SpeechSegment]]] = []
     for segment in segments:
         current = open_windows.get(segment.language, [])
-        length_s = sum(s.duration_s + GAP_S for s in current) + segment.duration_s
-        if current and length_s > MAX_WINDOW_S:
+        length_s = sum(s.duration_s + gap_s for s in current) + segment.duration_s
+        if current and length_s > max_window_s:
             closed.append((segment.language, current))
             current = []
         current.append(segment)
         open_windows[segment.language] = current
     closed.extend(open_windows.items())
-    windows = [Window(language, tuple(group)) for language, group in closed if group]
+    windows = [Window(language, tuple(group), gap_s) for language, group in closed if group]
     return sorted(windows, key=lambda w: w.segments[0].start_s)
 
 
 def window_audio(window: Window, read) -> np.ndarray:
     """The window's samples: each segment read with ``read(start_s, length_s)``, silence between."""
-    gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
+    gap = np.zeros(int(window.gap_s * SAMPLE_RATE), dtype=np.float32)
     parts = []
     for segment in window.segments:
         samples = read(segment.start_s, segment.duration_s).astype(np.float32)

@@ -4,12 +4,16 @@ Plan, for each track:
 1. the VAD segments are grouped into checkpoint chunks (``checkpoint_every_s`` of audio each);
 2. within a chunk, each VAD segment gets its language from a short encoder pass, restricted
    to the event's languages (never one language per file);
+   a fragment too short to tell its language takes the language of the speech around it;
 3. segments of one language are packed into windows of at most 30 s (``packing.py``) and
-   each window is decoded with word timestamps;
+   each window is decoded with word timestamps, with a prompt built from the agenda and the
+   glossary for that chunk and language (``vocabulary.py``);
 4. a segment that comes out weak is decoded again on its own — in its runner-up language when
    language identification was unsure — and the better reading is kept;
-5. guards drop or flag invented text; each finished chunk is written to disk so a killed run
-   resumes after the last finished chunk.
+5. guards drop or flag invented text (text that only repeats the prompt included);
+6. near-misses of agenda names and glossary terms are corrected, each change recorded in the
+   segment (``correct.py``); each finished chunk is written to disk so a killed run resumes
+   after the last finished chunk.
 """
 
 from __future__ import annotations
@@ -17,18 +21,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from . import guards
 from ..core.config import Config, TranscribeSettings
-from .engines import Decoded, Engine, load_engine
-from .packing import SpeechSegment, Window, join_neighbours, pack_by_language, split_by_segment, window_audio
+from .correct import Corrector
+from .engines import Engine, load_engine
+from .packing import (SpeechSegment, Window, join_neighbours, pack_by_language, settle_short_fragments,
+                      split_by_segment, window_audio)
+from .results import Decoded
+from .vocabulary import Vocabulary, count_tokens, fits_tokens
 from ..core.events import message, progress
 from ..core.storage import write_json
 from ..media.audio import read_block
 from ..core.stage import Stage, StageContext, StageOutput
 
-DECODE_ROUNDS = 3  # first pass plus re-packed passes for what Whisper skipped
-# Speech after the last decoded word longer than this was skipped, not silence: decode it again.
-MAX_SILENT_TAIL_S = 1.5
+
+@dataclass(frozen=True)
+class Prompts:
+    """The decoding prompt for each language of one chunk (None: no prompt)."""
+
+    by_language: dict
+
+    def get(self, language: str) -> str | None:
+        return self.by_language.get(language)
+
+
+NO_PROMPTS = Prompts({})
 
 
 def plan_chunks(segments: list[dict], every_s: float) -> list[list[dict]]:
@@ -41,6 +60,7 @@ def plan_chunks(segments: list[dict], every_s: float) -> list[list[dict]]:
 
 def identify(engine: Engine, wav: Path, segment: dict, languages: list[str]) -> SpeechSegment:
     start_s, end_s = segment["start_s"], segment["end_s"]
+    # (Samples beyond transcribe.language_id_max_s are cut by the engine.)
     samples = read_block(wav, start_s, end_s - start_s)
     if len(languages) == 1:
         return SpeechSegment(start_s, end_s, languages[0], 1.0, languages[0])
@@ -53,7 +73,8 @@ def _mean_confidence(decoded: list[Decoded]) -> float:
     return sum(words) / len(words) if words else 0.0
 
 
-def to_segment(decoded: Decoded, language: str, probability: float, track: str, flags: list[str]) -> dict:
+def to_segment(decoded: Decoded, language: str, probability: float, track: str, flags: list[str],
+               settings: TranscribeSettings) -> dict:
     # Segment bounds follow the words when there are any: Whisper's segment timestamps drift.
     start_s, end_s = decoded.start_s, decoded.end_s
     if decoded.words:
@@ -75,22 +96,24 @@ def to_segment(decoded: Decoded, language: str, probability: float, track: str, 
 
 
 def new_counters() -> dict:
-    counters = {"windows": 0, "segments_redecoded": 0, "language_retries": 0, "language_switched_by_retry": 0}
+    counters = {"windows": 0, "segments_redecoded": 0, "language_retries": 0, "language_switched_by_retry": 0,
+                "fragments_settled": 0, "corrections": 0, "prompt_tokens_max": 0}
     counters.update({f"dropped_{r}": 0 for r in guards.DROP_REASONS})
     counters.update({f"flagged_{f}": 0 for f in (guards.FLAG_REPEATS, guards.FLAG_RATE, guards.FLAG_LOW_CONFIDENCE)})
     return counters
 
 
 def decode_alone(engine: Engine, wav: Path, segment: SpeechSegment, language: str,
-                 settings: TranscribeSettings) -> list[Decoded]:
-    window = Window(language, (segment,))
+                 settings: TranscribeSettings, prompts: Prompts) -> list[Decoded]:
+    window = Window(language, (segment,), settings.gap_s)
     decoded = engine.decode(window_audio(window, lambda s, n: read_block(wav, s, n)), language,
-                            settings.initial_prompt)
+                            prompts.get(language))
     return split_by_segment(decoded, window)[0]
 
 
 def second_guess(engine: Engine, wav: Path, segment: SpeechSegment, language: str, readings: list[Decoded],
-                 settings: TranscribeSettings, counters: dict) -> tuple[str, float, list[Decoded]]:
+                 settings: TranscribeSettings, counters: dict,
+                 prompts: Prompts = NO_PROMPTS) -> tuple[str, float, list[Decoded]]:
     """Keep a segment's reading, or its reading in the runner-up language when that is better.
 
     A confident language decision stands: decoding in the wrong language often yields a fluent
@@ -101,25 +124,26 @@ def second_guess(engine: Engine, wav: Path, segment: SpeechSegment, language: st
     weak = _mean_confidence(readings) < settings.retry_other_language_below
     if weak and unsure and segment.runner_up != language:
         counters["language_retries"] += 1
-        alternative = decode_alone(engine, wav, segment, segment.runner_up, settings)
+        alternative = decode_alone(engine, wav, segment, segment.runner_up, settings, prompts)
         if _mean_confidence(alternative) > _mean_confidence(readings):
             counters["language_switched_by_retry"] += 1
             return segment.runner_up, 1.0 - probability, alternative
     return language, probability, readings
 
 
-def uncovered_tail(segment: SpeechSegment, readings: list[Decoded]) -> SpeechSegment | None:
+def uncovered_tail(segment: SpeechSegment, readings: list[Decoded], max_silent_tail_s: float) -> SpeechSegment | None:
     """The end part of a segment the decoder said nothing about (batched decoding stops early)."""
     words = [w for d in readings for w in d.words]
     if not words:
         return None if readings else segment
-    if segment.end_s - words[-1].end_s <= MAX_SILENT_TAIL_S:
+    if segment.end_s - words[-1].end_s <= max_silent_tail_s:
         return None
     return SpeechSegment(words[-1].end_s, segment.end_s, segment.language, segment.language_probability,
                          segment.runner_up)
 
 
-def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: TranscribeSettings) -> list[list[Decoded]]:
+def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: TranscribeSettings,
+                    prompts: Prompts) -> list[list[Decoded]]:
     """Decoder output per window; windows of one language go through the engine in batches."""
     decoded: dict[int, list[Decoded]] = {}
     for language in dict.fromkeys(w.language for w in windows):
@@ -128,12 +152,12 @@ def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: 
             batch = indices[first : first + settings.batch_size]
             audio = [window_audio(windows[i], lambda start_s, length_s: read_block(wav, start_s, length_s))
                      for i in batch]
-            decoded.update(zip(batch, engine.decode_batch(audio, language, settings.initial_prompt)))
+            decoded.update(zip(batch, engine.decode_batch(audio, language, prompts.get(language))))
     return [decoded[i] for i in range(len(windows))]
 
 
 def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], settings: TranscribeSettings,
-                    counters: dict) -> list[tuple[str, float, list[Decoded]]]:
+                    counters: dict, prompts: Prompts = NO_PROMPTS) -> list[tuple[str, float, list[Decoded]]]:
     """(language, language probability, readings) for each segment, in order.
 
     Segments are packed into windows and decoded in batches. Whisper may stop before the end
@@ -141,14 +165,14 @@ def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], se
     further round, instead of one by one.
     """
     pieces: list[tuple[SpeechSegment, list[Decoded]]] = []
-    windows = pack_by_language(segments)
+    windows = pack_by_language(segments, settings.max_window_s, settings.gap_s)
     counters["windows"] += len(windows)
-    for round_number in range(1, DECODE_ROUNDS + 1):
+    for round_number in range(1, settings.decode_rounds + 1):
         missed = []
-        for window, decoded in zip(windows, _decode_batched(engine, wav, windows, settings)):
+        for window, decoded in zip(windows, _decode_batched(engine, wav, windows, settings, prompts)):
             for segment, found in zip(window.segments, split_by_segment(decoded, window)):
-                tail = uncovered_tail(segment, found)
-                if tail is None or round_number == DECODE_ROUNDS:
+                tail = uncovered_tail(segment, found, settings.max_silent_tail_s)
+                if tail is None or round_number == settings.decode_rounds:
                     pieces.append((segment, found))
                     continue
                 if found:
@@ -158,27 +182,55 @@ def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], se
         if not missed:
             break
         counters["segments_redecoded"] += len(missed)
-        windows = pack_by_language(missed)
+        windows = pack_by_language(missed, settings.max_window_s, settings.gap_s)
     pieces.sort(key=lambda piece: piece[0].start_s)
-    return [second_guess(engine, wav, s, s.language, found, settings, counters) for s, found in pieces]
+    return [second_guess(engine, wav, s, s.language, found, settings, counters, prompts) for s, found in pieces]
+
+
+def chunk_prompts(vocabulary: Vocabulary | None, engine: Engine, chunk: list[dict], duration_s: float,
+                  languages: list[str], settings: TranscribeSettings) -> Prompts:
+    """The prompt per language for one chunk: agenda and glossary entries, then the fixed prompt."""
+    by_language = {}
+    for language in languages:
+        parts = []
+        if vocabulary is not None and settings.glossary_prompt and settings.prompt_max_tokens and chunk:
+            start_s, end_s = chunk[0]["start_s"], chunk[-1]["end_s"]
+            parts.append(vocabulary.prompt(language, start_s / duration_s, end_s / duration_s,
+                                           lambda text: fits_tokens(engine, text, settings.prompt_max_tokens)))
+        if settings.initial_prompt:
+            parts.append(settings.initial_prompt)
+        by_language[language] = " ".join(p for p in parts if p) or None
+    return Prompts(by_language)
 
 
 def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], languages: list[str],
-                     settings: TranscribeSettings) -> dict:
+                     settings: TranscribeSettings, vocabulary: Vocabulary | None = None,
+                     duration_s: float = 0.0, corrector: Corrector | None = None) -> dict:
     counters = new_counters()
+    prompts = chunk_prompts(vocabulary, engine, chunk, max(duration_s, 1e-9), languages, settings)
+    counters["prompt_tokens_max"] = max([count_tokens(engine, p) for p in prompts.by_language.values() if p],
+                                        default=0)
     identified = [identify(engine, wav, segment, languages) for segment in chunk]
-    identified = join_neighbours(identified, settings.retry_if_language_probability_below)
+    settled = settle_short_fragments(identified, settings.min_language_s, settings.retry_if_language_probability_below,
+                                     settings.natural_pause_s)
+    counters["fragments_settled"] += sum(a.language != b.language for a, b in zip(identified, settled))
+    identified = join_neighbours(settled, settings.retry_if_language_probability_below, settings.natural_pause_s,
+                                 settings.max_window_s)
     segments = []
-    for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters):
+    for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters, prompts):
         for piece in decoded:
-            reason = guards.drop_reason(piece, settings.guards)
+            reason = guards.drop_reason(piece, settings.guards, prompts.get(language))
             if reason:
                 counters[f"dropped_{reason}"] += 1
                 continue
             found = guards.flags(piece, language, settings.guards)
             for flag in found:
                 counters[f"flagged_{flag}"] += 1
-            segments.append(to_segment(piece, language, probability, track, found))
+            segment = to_segment(piece, language, probability, track, found, settings)
+            if corrector is not None:
+                corrector.correct(segment)
+                counters["corrections"] += len(segment["corrections"])
+            segments.append(segment)
     segments.sort(key=lambda s: (s["start_s"], s["end_s"]))
     return {"segments": segments, "counters": counters}
 
@@ -199,6 +251,8 @@ def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path) 
     counters["chunks_reused"] = 0
     counters["chunks_transcribed"] = 0
     segments = []
+    vocabulary = Vocabulary(config.event)
+    corrector = Corrector(vocabulary, settings) if settings.correct_terms and not vocabulary.empty else None
     for track in ingest["tracks"]:
         wav = out_dir / track["path"]
         track_languages = [track["language"]] if track.get("language") else languages
@@ -210,14 +264,18 @@ def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path) 
                 result = _load_checkpoint(checkpoint)
                 if result is None:
                     engine = engine or load_engine(settings)
-                    result = transcribe_chunk(engine, wav, track["name"], chunk, track_languages, settings)
+                    result = transcribe_chunk(engine, wav, track["name"], chunk, track_languages, settings,
+                                              vocabulary, track["duration_s"], corrector)
                     write_json(checkpoint, result)
                     counters["chunks_transcribed"] += 1
                 else:
                     counters["chunks_reused"] += 1
                 segments.extend(result["segments"])
                 for key, value in result["counters"].items():
-                    counters[key] = counters.get(key, 0) + value
+                    if key.endswith("_max"):
+                        counters[key] = max(counters.get(key, 0), value)
+                    else:
+                        counters[key] = counters.get(key, 0) + value
                 tracker.update(sum(s["end_s"] - s["start_s"] for s in chunk))
     if counters["chunks_reused"]:
         message(f"transcribe: resumed, reused {counters['chunks_reused']} finished chunk(s)")
@@ -244,5 +302,6 @@ def run_stage(ctx: StageContext) -> StageOutput:
     return StageOutput(artifact, models={"asr": model}, counters=counters)
 
 
-STAGE = Stage("transcribe", 2, ("transcribe", "event.languages"), ("ingest.json", "vad.json"), "transcript.json",
-              run_stage, description="language per segment, then batched Whisper decoding")
+STAGE = Stage("transcribe", 3, ("transcribe", "event.languages", "event.people", "event.sessions", "event.glossary"),
+              ("ingest.json", "vad.json"), "transcript.json", run_stage,
+              description="language per segment, then batched Whisper decoding with the event's names and terms")

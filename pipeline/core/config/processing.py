@@ -30,19 +30,30 @@ class GuardSettings(Strict):
 
     no_speech_prob: float = Field(default=0.6, ge=0, le=1)
     min_avg_logprob: float = -1.0
+    # Also the point where a batched (temperature 0) reading is decoded again with the
+    # temperature fallback: the engines and the guards use this one value.
     max_compression_ratio: float = Field(default=2.4, gt=1)
     # A word/phrase repeated this many times in a row is a loop.
     max_repeats: int = Field(default=4, ge=2)
+    # Longest repeated unit looked for, in characters ("export control" fits).
+    max_repeat_unit_chars: int = Field(default=24, ge=1, le=64)
     # Characters (ja) or words (en) per second beyond which the text cannot have been said.
-    max_chars_per_s_ja: float = 20.0
-    max_words_per_s_en: float = 7.0
+    max_chars_per_s_ja: float = Field(default=20.0, gt=0)
+    max_words_per_s_en: float = Field(default=7.0, gt=0)
+    # Mean word probability below which a segment is flagged for an editor.
+    low_confidence: float = Field(default=0.5, ge=0, le=1)
+    # A known caption phrase ("thanks for watching") is dropped when its confidence is below this.
+    stock_phrase_max_confidence: float = Field(default=0.75, ge=0, le=1)
+    # A segment made only of words from the decoding prompt (glossary, names) is dropped when
+    # its confidence is below this: the prompt must never put words in a silent mouth.
+    prompt_echo_max_confidence: float = Field(default=0.8, ge=0, le=1)
 
 
 class TranscribeSettings(Strict):
     engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     # "base" = the packaged weights; or a local folder/file; or a name the engine can fetch.
     model: str = "base"
-    compute_type: str = "int8"
+    compute_type: Literal["int8", "int8_float32", "int16", "float32", "default", "auto"] = "int8"
     beam_size: int = Field(default=5, ge=1)
     # CPU threads for the engine; 0 = all cores.
     threads: int = Field(default=0, ge=0)
@@ -55,7 +66,38 @@ class TranscribeSettings(Strict):
     retry_other_language_below: float = Field(default=0.55, ge=0, le=1)
     # ... but only when language identification itself was unsure.
     retry_if_language_probability_below: float = Field(default=0.9, ge=0, le=1)
+    # Language identification looks at no more than this many seconds of a segment.
+    language_id_max_s: float = Field(default=8.0, gt=0.5, le=30)
+    # A segment shorter than this is too short to tell its language: it takes the language of
+    # the stretch of speech around it (same-language neighbours within max_pause_s) unless it
+    # is itself sure (retry_if_language_probability_below).
+    min_language_s: float = Field(default=2.0, ge=0, le=30)
+    # Packing: one Whisper window holds at most this much audio ...
+    max_window_s: float = Field(default=30.0, gt=1, le=30)
+    # ... with this much silence laid between packed segments.
+    gap_s: float = Field(default=0.8, ge=0, le=5)
+    # Same-language segments closer than this are decoded as one stretch of the recording.
+    natural_pause_s: float = Field(default=1.5, ge=0)
+    # Decoding rounds: the first pass plus re-packed passes for speech Whisper skipped ...
+    decode_rounds: int = Field(default=3, ge=1, le=10)
+    # ... where speech after the last decoded word longer than this counts as skipped.
+    max_silent_tail_s: float = Field(default=1.5, gt=0)
+    # A fixed text given to Whisper before every window (added after the glossary prompt).
     initial_prompt: Optional[str] = None
+    # Whisper's prompt built from the agenda and glossary (names, titles, topic terms), per
+    # checkpoint chunk and language, the people of the sessions scheduled around it first.
+    glossary_prompt: bool = True
+    # Prompt length bound in Whisper tokens (Whisper accepts up to 223; long prompts invite loops).
+    prompt_max_tokens: int = Field(default=64, ge=0, le=223)
+    # Correction pass: near-misses of agenda names and glossary terms become the canonical
+    # spelling, each change recorded in the segment's ``corrections``.
+    correct_terms: bool = True
+    # Largest normalised edit distance accepted (letters for English, kana readings for
+    # Japanese), and the shortest form considered (shorter ones match too much).
+    correction_max_distance_en: float = Field(default=0.25, ge=0, le=0.5)
+    correction_max_distance_ja: float = Field(default=0.25, ge=0, le=0.5)
+    correction_min_chars_en: int = Field(default=5, ge=2)
+    correction_min_kana_ja: int = Field(default=4, ge=2)
     guards: GuardSettings = GuardSettings()
 
 

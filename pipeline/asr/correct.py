@@ -1,0 +1,282 @@
+"""Names and terms after decoding: near-misses of the agenda's spellings become canonical.
+
+Whisper hears "Tom Hines" and may write "Tom Heinz"; hears 柴野 and may write しばの or 芝野.
+The event's vocabulary (``vocabulary.py``: people, glossary) says how those are written. For
+each decoded segment:
+
+- English: runs of 1-3 words are compared, letter by letter, with every English name, family
+  name, ASCII alias and glossary term. A run whose normalised edit distance is at most
+  ``transcribe.correction_max_distance_en`` (and that is long enough, capitalised like a name
+  when the form is one word, and starts with the same letter) is replaced;
+- Japanese: the text is tokenised by Sudachi (the analyser inside GiNZA, which the align stage
+  uses; called directly because it loads in a tenth of a second where GiNZA takes seconds) and
+  runs of 1-4 noun tokens (or kana) are compared on their katakana readings with each Japanese
+  name, alias and glossary term (its ``reading`` when the config gives one). Kana written for
+  a name (しばの) becomes its kanji; a reading off by a little (ハインツ) becomes the canonical
+  form.
+
+A run that already is one of an entry's right forms (the canonical spelling or an alias) is
+left alone and blocks any other change over it. Every change goes into the segment's
+``corrections`` list — ``{"from", "to", "kind", "key", "distance", "evidence", "start_s",
+"end_s"}`` — and the words are rewritten so the text, the word timings and the captions agree.
+An editor undoes one by putting ``from`` back.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+from ..core.config import TranscribeSettings
+from .vocabulary import Entry, Vocabulary, is_japanese, letters
+
+MAX_RUN_WORDS_EN = 3
+MAX_RUN_TOKENS_JA = 4
+# Sudachi parts of speech a name or a term can be made of (nouns; kana runs are also looked at).
+JA_CONTENT_POS = {"名詞", "接頭辞", "接尾辞"}
+# What follows a name said in Japanese: honorifics and self-introductions. A kana run that is not
+# made of nouns (あるが in であるが) is only read as a name when one of these (or the reading of
+# a title from the agenda) follows it.
+JA_NAME_CUES = ("サン", "サマ", "センセイ", "シ", "クン", "デス", "デゴザイ", "トモウシ", "ト申")
+_TRAILING = re.compile(r"[\s.,!?;:、。！？」』）)\"'”’]+$")
+_LEADING = re.compile(r"^[\s\"'“‘「『（(]+")
+
+
+@dataclass(frozen=True)
+class Form:
+    """One spelling to look for, and what a near-miss of it becomes."""
+
+    text: str  # as it is looked for (a name, an alias, a term)
+    target: str  # the canonical spelling a near-miss is replaced with
+    entry: Entry
+    key: str  # letters (English) or katakana reading (Japanese)
+
+
+def _katakana(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch for ch in text)
+    return re.sub(r"[\s・･]", "", text)
+
+
+def _is_kana(text: str) -> bool:
+    return bool(text) and all("\u3040" <= ch <= "\u30ff" or ch in "・ー" for ch in text)
+
+
+class Corrector:
+    def __init__(self, vocabulary: Vocabulary, settings: TranscribeSettings):
+        self.settings = settings
+        self.english: list[Form] = []
+        self._japanese_sources: list[tuple[str, str, Entry, str | None]] = []
+        self.right: set[str] = set()  # forms that are already right (letters or katakana)
+        self._titles = [e.canonical["ja"] for e in vocabulary.entries if e.kind == "title" and e.canonical.get("ja")]
+        self._cues: tuple[str, ...] | None = None
+        for entry in vocabulary.entries:
+            if entry.kind not in ("person", "term"):
+                continue
+            self._add_english(entry)
+            self._add_japanese(entry)
+        self._japanese: list[Form] | None = None
+
+    # -- vocabulary -----------------------------------------------------------------------
+    def _add_english(self, entry: Entry) -> None:
+        full = entry.canonical.get("en")
+        spellings = [full] if full else []
+        if entry.kind == "person" and full and len(full.split()) > 1:
+            spellings.append(full.split()[-1])  # the family name alone
+        spellings += [a for a in entry.variants if a.isascii()]
+        for spelling in spellings:
+            key = letters(spelling)
+            self.right.add(key)
+            # Lower-case terms ("export control") are ordinary words Whisper spells right; only
+            # names and proper terms ("Wassenaar Arrangement") are corrected.
+            if len(key) >= self.settings.correction_min_chars_en and any(ch.isupper() for ch in spelling):
+                self.english.append(Form(spelling, spelling, entry, key))
+
+    def _add_japanese(self, entry: Entry) -> None:
+        full = entry.canonical.get("ja")
+        kanji_short = [a for a in entry.variants if is_japanese(a) and not _is_kana(a)]
+        kana = [a for a in entry.variants if a and all("\u3040" <= ch <= "\u309f" for ch in a)]
+        katakana_aliases = [a for a in entry.variants if _is_kana(a) and a not in kana]
+        for form in [full, *kanji_short, *katakana_aliases]:
+            if form:
+                self.right.add(_katakana(form))
+                self._japanese_sources.append((form, form, entry, entry.reading if form == full else None))
+        # A hiragana alias is how the name is read: it points at the kanji short form.
+        for alias in kana:
+            target = kanji_short[0] if kanji_short else full
+            if target:
+                self._japanese_sources.append((alias, target, entry, _katakana(alias)))
+
+    def japanese_forms(self) -> list[Form]:
+        """Japanese forms keyed by reading (the tokenizer is loaded on first use)."""
+        if self._japanese is None:
+            forms = []
+            for text, target, entry, reading in self._japanese_sources:
+                key = _katakana(reading) if reading else (_katakana(text) if _is_kana(text) else japanese_reading(text))
+                forms.append(Form(text, target, entry, key))
+            self._japanese = forms
+        return self._japanese
+
+    def name_cues(self) -> tuple[str, ...]:
+        """Readings that may follow a name: honorifics, and the last word of each agenda title."""
+        if self._cues is None:
+            titles = {japanese_tokens(t)[-1][3] for t in self._titles if japanese_tokens(t)}
+            self._cues = tuple(sorted(set(JA_NAME_CUES) | {t for t in titles if len(t) >= 2}))
+        return self._cues
+
+    # -- correction -----------------------------------------------------------------------
+    def correct(self, segment: dict) -> dict:
+        segment.setdefault("corrections", [])
+        if not segment.get("words"):
+            return segment
+        if segment["language"] == "ja":
+            changes = self._japanese_changes(segment)
+        else:
+            changes = self._english_changes(segment)
+        for change in sorted(changes, key=lambda c: -c[0]):  # right to left keeps indices valid
+            self._apply(segment, *change)
+        segment["corrections"].sort(key=lambda c: c["start_s"])
+        return segment
+
+    def _english_changes(self, segment: dict) -> list[tuple]:
+        words = segment["words"]
+        keys = [letters(w["text"]) for w in words]
+        candidates = []
+        blocked = set()
+        for n in range(1, MAX_RUN_WORDS_EN + 1):
+            for i in range(0, len(words) - n + 1):
+                run = "".join(keys[i:i + n])
+                if not run:
+                    continue
+                if run in self.right:
+                    blocked.update(range(i, i + n))
+                    continue
+                for form in self.english:
+                    size = len(form.text.split())
+                    if abs(size - n) > 1 or form.key[0] != run[0]:
+                        continue
+                    if run.startswith(form.key) or form.key.startswith(run):
+                        continue  # an inflection or a possessive ("Hines's"), or a word cut short
+                    distance = Levenshtein.normalized_distance(run, form.key)
+                    if distance > self.settings.correction_max_distance_en:
+                        continue
+                    first = _LEADING.sub("", words[i]["text"])
+                    if size == 1 and not first[:1].isupper():
+                        continue  # a one-word name is written capitalised; a lower-case word is a word
+                    candidates.append((distance, -len(form.key), i, i + n, form))
+        return self._choose(candidates, blocked, "en")
+
+    def _japanese_changes(self, segment: dict) -> list[tuple]:
+        forms = [f for f in self.japanese_forms() if len(f.key) >= 2]
+        if not forms:
+            return []
+        text = "".join(w["text"] for w in segment["words"])
+        tokens = japanese_tokens(text)
+        candidates = []
+        blocked = set()
+        for n in range(1, MAX_RUN_TOKENS_JA + 1):
+            for i in range(0, len(tokens) - n + 1):
+                run = tokens[i:i + n]
+                surface = text[run[0][0]:run[-1][1]]
+                reading = "".join(r for *_, r in run)
+                if _katakana(surface) in self.right:
+                    blocked.update(range(run[0][0], run[-1][1]))
+                    continue
+                if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run):
+                    following = "".join(r for *_, r in tokens[i + n:i + n + 3])
+                    if not (_is_kana(surface) and following.startswith(self.name_cues())):
+                        continue
+                for form in forms:
+                    if _katakana(surface) == _katakana(form.target):
+                        continue
+                    if abs(len(reading) - len(form.key)) > 1:
+                        continue
+                    distance = Levenshtein.normalized_distance(reading, form.key)
+                    exact = distance == 0
+                    if exact and len(form.key) < 3:
+                        continue
+                    if not exact and (len(form.key) < self.settings.correction_min_kana_ja
+                                      or distance > self.settings.correction_max_distance_ja):
+                        continue
+                    if not exact and reading[:1] != form.key[:1]:
+                        continue
+                    candidates.append((distance, -len(form.key), run[0][0], run[-1][1], form))
+        return self._choose(candidates, blocked, "ja", text)
+
+    def _choose(self, candidates: list[tuple], blocked: set[int], language: str, text: str = "") -> list[tuple]:
+        """Best non-overlapping candidates (smallest distance, longest form first)."""
+        taken = set(blocked)
+        chosen = []
+        for distance, _, start, end, form in sorted(candidates, key=lambda c: c[:2]):
+            span = set(range(start, end))
+            if span & taken:
+                continue
+            taken |= span
+            chosen.append((start, end, form, distance, language, text))
+        return chosen
+
+    def _apply(self, segment: dict, start: int, end: int, form: Form, distance: float, language: str,
+               text: str) -> None:
+        words = segment["words"]
+        if language == "en":
+            first, last = words[start], words[end - 1]
+            original = "".join(w["text"] for w in words[start:end])
+            lead = _LEADING.match(first["text"]).group(0) if _LEADING.match(first["text"]) else ""
+            trail = _TRAILING.search(last["text"]).group(0) if _TRAILING.search(last["text"]) else ""
+            new_text = lead + form.target + trail
+            replaced = [{"start_s": first["start_s"], "end_s": last["end_s"], "text": new_text,
+                         "probability": round(min(w["probability"] for w in words[start:end]), 4)}]
+            segment["words"] = words[:start] + replaced + words[end:]
+            from_text = original.strip()
+        else:
+            # Character offsets in the joined word texts: rewrite the words that cover them.
+            position, first_index, last_index = 0, None, None
+            bounds = []
+            for index, word in enumerate(words):
+                bounds.append((position, position + len(word["text"])))
+                if first_index is None and position + len(word["text"]) > start:
+                    first_index = index
+                if position < end:
+                    last_index = index
+                position += len(word["text"])
+            head = words[first_index]["text"][: start - bounds[first_index][0]]
+            tail = words[last_index]["text"][end - bounds[last_index][0]:]
+            from_text = text[start:end]
+            replaced = [{"start_s": words[first_index]["start_s"], "end_s": words[last_index]["end_s"],
+                         "text": head + form.target + tail,
+                         "probability": round(min(w["probability"] for w in words[first_index:last_index + 1]), 4)}]
+            segment["words"] = words[:first_index] + replaced + words[last_index + 1:]
+            first, last = words[first_index], words[last_index]
+        segment["text"] = "".join(w["text"] for w in segment["words"]).strip()
+        source = "agenda" if form.entry.kind == "person" else "glossary"
+        how = "letters" if language == "en" else "kana reading"
+        segment["corrections"].append({
+            "from": from_text, "to": form.target, "kind": form.entry.kind, "key": form.entry.key,
+            "distance": round(distance, 3),
+            "evidence": f"{how} {form.key!r} {'equal' if distance == 0 else f'{distance:.2f} from'} "
+                        f"{source} form {form.text!r}",
+            "start_s": first["start_s"], "end_s": last["end_s"],
+        })
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from sudachipy import Dictionary
+
+    return Dictionary(dict="core").create()
+
+
+def japanese_tokens(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, part of speech, katakana reading) of each token (Sudachi, split mode C)."""
+    from sudachipy import SplitMode
+
+    return [(m.begin(), m.end(), m.part_of_speech()[0], _katakana(m.reading_form() or m.surface()))
+            for m in _tokenizer().tokenize(text, SplitMode.C)]
+
+
+def japanese_reading(text: str) -> str:
+    return "".join(reading for *_, reading in japanese_tokens(text))

@@ -1,0 +1,143 @@
+"""The event's names and terms: prompts per stretch and language, and the correction pass."""
+
+import numpy as np
+import pytest
+import soundfile
+
+from pipeline.asr.correct import Corrector
+from pipeline.asr.results import Decoded, Word
+from pipeline.asr.transcribe import transcribe_chunk
+from pipeline.asr.vocabulary import Vocabulary
+from pipeline.core.config import TranscribeSettings
+from pipeline.core.config.event import Event
+
+EVENT = Event.model_validate({
+    "title": {"en": "t"},
+    "languages": ["en", "ja"],
+    "people": [
+        {"id": "shibano", "name": {"en": "Tomoo Shibano", "ja": "柴野相雄"}, "aliases": ["柴野", "しばの", "Shibano"],
+         "roles": ["host"]},
+        {"id": "hines", "name": {"en": "Tom Hines", "ja": "トム・ハインズ"}, "aliases": ["ハインズ", "Hines"],
+         "title": {"en": "Counselor", "ja": "公使参事官"}, "roles": ["speaker"]},
+        {"id": "iida", "name": {"en": "Yoichi Iida", "ja": "飯田陽一"}, "aliases": ["飯田", "いいだ", "Iida"],
+         "title": {"en": "Cabinet Councillor", "ja": "内閣参事官"}, "roles": ["speaker"]},
+        {"id": "aruga", "name": {"en": "Osamu Aruga", "ja": "有賀理"}, "aliases": ["有賀", "あるが", "Aruga"],
+         "roles": ["speaker"]},
+        {"id": "suarez", "name": {"en": "Gonzalo Suarez", "ja": "ゴンザロ・スアレス"}, "aliases": ["Suarez"],
+         "roles": ["speaker"]},
+    ],
+    "sessions": [
+        {"id": "opening", "title": {"en": "Opening"}, "start": "08:00", "end": "08:10",
+         "people": [{"person": "shibano", "role": "host"}, {"person": "hines", "role": "speaker"}]},
+        {"id": "s1", "title": {"en": "Session 1"}, "start": "08:10", "end": "09:00",
+         "people": [{"person": "iida", "role": "speaker"}, {"person": "aruga", "role": "speaker"}]},
+        {"id": "s2", "title": {"en": "Session 2"}, "start": "09:00", "end": "10:00",
+         "people": [{"person": "suarez", "role": "speaker"}]},
+    ],
+    "glossary": [
+        {"en": "Wassenaar Arrangement", "ja": "ワッセナー・アレンジメント", "reading": "ワッセナーアレンジメント"},
+        {"en": "export control", "ja": "輸出管理", "reading": "ユシュツカンリ"},
+        {"en": "deemed export", "ja": "みなし輸出", "reading": "ミナシユシュツ"},
+    ],
+})
+
+
+def _segment(text, language):
+    pieces = [" " + w for w in text.split()] if language == "en" else list(text)
+    words = [{"start_s": float(i), "end_s": i + 1.0, "text": w, "probability": 0.9} for i, w in enumerate(pieces)]
+    return {"language": language, "text": text, "words": words}
+
+
+@pytest.fixture(scope="module")
+def corrector():
+    return Corrector(Vocabulary(EVENT), TranscribeSettings())
+
+
+def test_prompt_puts_the_people_of_the_sessions_in_play_first_and_keeps_to_its_budget():
+    vocabulary = Vocabulary(EVENT)
+    # The last stretch of the recording falls on session 2 (and its neighbour, session 1).
+    late = vocabulary.ranked("en", 0.9, 1.0)
+    assert late[:3] == ["Yoichi Iida", "Osamu Aruga", "Gonzalo Suarez"]
+    assert "Wassenaar Arrangement" in late and "Tom Hines" in late
+    early = vocabulary.ranked("ja", 0.0, 0.05)
+    assert early[:2] == ["柴野相雄", "トム・ハインズ"]
+    prompt = vocabulary.prompt("ja", 0.0, 0.05, lambda text: len(text) <= 20)
+    assert prompt == "柴野相雄、トム・ハインズ、飯田陽一。" and len(prompt) <= 20
+    assert vocabulary.prompt("en", 0, 1, lambda text: False) == ""
+
+
+def test_english_near_misses_become_the_agenda_spelling(corrector):
+    segment = corrector.correct(_segment("Thank you, Mr. Suares, and now Mr. Tom Hines.", "en"))
+    assert segment["text"] == "Thank you, Mr. Suarez, and now Mr. Tom Hines."
+    [change] = segment["corrections"]
+    assert change["from"] == "Suares," and change["to"] == "Suarez" and change["kind"] == "person"
+    assert change["key"] == "suarez" and "Suarez" in change["evidence"]
+    assert [w["text"] for w in segment["words"]][3] == " Suarez,"
+    term = corrector.correct(_segment("under the Wassenar Arrangement today", "en"))
+    assert term["text"] == "under the Wassenaar Arrangement today"
+    assert term["corrections"][0]["kind"] == "term"
+
+
+def test_english_words_that_are_only_close_stay(corrector):
+    for text in ("We will shine a light on it.", "Hi there, suaves people.", "The exports control list."):
+        segment = corrector.correct(_segment(text, "en"))
+        assert segment["text"] == text and segment["corrections"] == []
+
+
+def test_japanese_kana_and_homophones_become_the_names_kanji(corrector):
+    segment = corrector.correct(_segment("続きまして、芝野さん、お願いします", "ja"))
+    assert segment["text"] == "続きまして、柴野さん、お願いします"
+    assert segment["corrections"][0]["from"] == "芝野" and segment["corrections"][0]["to"] == "柴野"
+    assert corrector.correct(_segment("ここでいいだ参事官にお願いします", "ja"))["text"] == "ここで飯田参事官にお願いします"
+    assert corrector.correct(_segment("トム・ハインツさんです", "ja"))["text"] == "トム・ハインズさんです"
+    assert corrector.correct(_segment("みなし輸出の管理", "ja"))["corrections"] == []
+
+
+def test_japanese_grammar_that_reads_like_a_name_stays(corrector):
+    # であるが reads アルガ like 有賀, but it is a verb and a particle with no name cue after it.
+    for text in ("これはであるが、問題です", "いいだろう", "上野先生"):
+        segment = corrector.correct(_segment(text, "ja"))
+        assert segment["text"] == text and segment["corrections"] == []
+    assert corrector.correct(_segment("あるがでございます", "ja"))["text"] == "有賀でございます"
+
+
+class PromptRecordingEngine:
+    def __init__(self, text):
+        self.prompts, self.text = [], text
+
+    def describe(self):
+        return {"engine": "fake"}
+
+    def language_probabilities(self, samples, languages):
+        return {lang: (0.95 if lang == "en" else 0.05) for lang in languages}
+
+    def decode(self, samples, language, prompt):
+        self.prompts.append(prompt)
+        duration = len(samples) / 16000
+        pieces = [" " + w for w in self.text.split()]
+        step = (duration - 0.2) / len(pieces)
+        words = [Word(0.1 + i * step, 0.1 + (i + 1) * step, w, 0.5) for i, w in enumerate(pieces)]
+        return [Decoded(0.1, duration - 0.1, self.text.strip(), words)]
+
+    def decode_batch(self, batch, language, prompt):
+        return [self.decode(samples, language, prompt) for samples in batch]
+
+
+def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.full(16000 * 4, 0.1, dtype=np.float32), 16000)
+    chunk = [{"start_s": 0.0, "end_s": 4.0}]
+    vocabulary = Vocabulary(EVENT)
+    settings = TranscribeSettings(prompt_max_tokens=40)
+    engine = PromptRecordingEngine(" Tom Hines, Tomoo Shibano.")
+    result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings, vocabulary, 100.0,
+                              Corrector(vocabulary, settings))
+    assert engine.prompts[0].startswith("Tomoo Shibano, Tom Hines")
+    assert result["segments"] == [] and result["counters"]["dropped_prompt_echo_on_weak_audio"] == 1
+    assert 0 < result["counters"]["prompt_tokens_max"] <= 40
+    engine = PromptRecordingEngine(" Welcome, Mr. Tom Heinz and Mr. Suares.")
+    result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings.model_copy(update={"glossary_prompt": False}),
+                              vocabulary, 100.0, Corrector(vocabulary, settings))
+    assert engine.prompts[0] is None
+    [segment] = result["segments"]
+    assert "Suarez" in segment["text"] and result["counters"]["corrections"] == len(segment["corrections"]) >= 1
