@@ -101,3 +101,65 @@ def make_run(folder: Path, unreviewed: int = 0, translations: bool = True) -> tu
     config.write_text(CONFIG, encoding="utf-8")
     (out / "manifest.json").write_text(json.dumps({"config": str(config), "stages": {}}), encoding="utf-8")
     return out, config
+
+
+def _seconds(stamp: str) -> float:
+    hours, minutes, seconds = stamp.replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def caption_problems(package: Path, transcript: dict, settings) -> list[str]:
+    """WCAG 1.2.2 (and F8): every floor speech segment has a caption cue in its own language's
+    track, within its time, carrying its speaker; every cue has text, a speaker, and lines within
+    the line rules of the language it is written in. Returns what is wrong (empty when all is well)."""
+    import re
+
+    import srt
+    import webvtt
+
+    from pipeline.publish.captions import line_fits
+
+    problems = []
+    data = package / "data" / "captions"
+    for language in transcript["languages"]:
+        cues = webvtt.read(str(data / f"captions.{language}.vtt")).captions
+        srt_cues = list(srt.parse((data / f"captions.{language}.srt").read_text(encoding="utf-8")))
+        if len(srt_cues) != len(cues):
+            problems.append(f"{language}: {len(srt_cues)} SRT cues but {len(cues)} WebVTT cues")
+        by_segment: dict[str, list] = {}
+        for cue in cues:
+            by_segment.setdefault(cue.identifier.split("#")[0], []).append(cue)
+            if not cue.text.strip():
+                problems.append(f"{language} {cue.identifier}: empty cue")
+            if not cue.voice:
+                problems.append(f"{language} {cue.identifier}: no speaker")
+            tagged = re.search(r"<lang (\w+)>", cue.raw_text)
+            written_in = tagged.group(1) if tagged else language
+            lines = cue.text.split("\n")
+            if len(lines) > settings.caption_max_lines:
+                problems.append(f"{language} {cue.identifier}: {len(lines)} lines")
+            for line in lines:
+                if not line_fits(line, written_in, settings):
+                    problems.append(f"{language} {cue.identifier}: line too long: {line!r}")
+        speaker = None
+        for cue in srt_cues:
+            lines = cue.content.split("\n")
+            if re.fullmatch(r"[\[［].+[\]］]", lines[0]):
+                speaker, lines = lines[0], lines[1:]
+            if speaker is None or not "".join(lines).strip():
+                problems.append(f"{language} SRT cue {cue.index}: no speaker or no text")
+        for segment in transcript["segments"]:
+            if segment["language"] != language or segment.get("track", "floor") != "floor":
+                continue
+            mine = by_segment.get(segment["id"], [])
+            if not mine:
+                problems.append(f"{language}: segment {segment['id']} has no caption cue")
+                continue
+            for cue in mine:
+                if not (segment["start_s"] - 0.01 <= _seconds(cue.start) < _seconds(cue.end) <= segment["end_s"] + 0.01):
+                    problems.append(f"{language} {cue.identifier}: outside its segment's time")
+            said = "".join(segment["text"].split())
+            shown = "".join("".join(c.text.split()) for c in mine)
+            if said != shown:
+                problems.append(f"{language}: segment {segment['id']} captioned as {shown!r}, said {said!r}")
+    return problems
