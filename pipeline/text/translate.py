@@ -1,0 +1,392 @@
+"""The ``translate`` stage: every floor segment into the event's other language(s).
+
+How a line travels (the way good subtitle translators work, plus checks a small model needs):
+1. Neighbouring segments of one direction and session form a batch of numbered lines; the
+   lines before and after it are shown as context (not translated), with the session title,
+   the speaker's name and the machine translations already made just before (the session's
+   rolling memory).
+2. Glossary entries (agenda names, titles, affiliations, session titles, event.glossary) found
+   in the batch, and only those, are listed in the prompt ("protect_terms: substitute" also
+   writes their target forms into the source line).
+3. Every output line is checked (not empty, target script, not a copy of the source, plausible
+   length, every glossary entry of the source in its canonical target form). A missing or failed
+   line is retried alone, then kept with status ``needs_translation`` and the failed checks.
+4. Each finished batch is appended to a checkpoint in the stage's scratch folder and to the
+   output folder's cache (``cache/translations.jsonl``, keyed by engine, model, prompt version,
+   direction, text and the glossary entries in it): a killed run resumes after its last batch,
+   and a re-run after an edit translates only the segments whose text changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel
+
+from ..core import artifacts
+from ..core.config import Config, TranslateSettings
+from ..core.errors import PipelineError
+from ..core.events import message, progress
+from ..core.stage import Stage, StageContext, StageOutput
+from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute
+
+# The artifact this stage reads: one line to switch when the review stage exists.
+INPUT = "aligned.json"
+ARTIFACT = "translations.json"
+CACHE = Path("cache") / "translations.jsonl"
+CHECKPOINT = "batches.jsonl"
+PROMPT_VERSION = 3  # bump when prompts change: cached translations are then not reused
+
+LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
+                  "zh": "Chinese", "ko": "Korean"}
+# Plausible output/source length in characters, per direction (Japanese is 2-4x denser).
+LENGTH_RATIO = {("en", "ja"): (0.12, 1.6), ("ja", "en"): (0.6, 9.0)}
+DEFAULT_LENGTH_RATIO = (0.3, 3.5)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff々〆ヶ]")
+_LATIN = re.compile(r"[A-Za-z]")
+_NUMBERED = re.compile(r"^\s*(?:\[(\d+)\]|(\d+)[.):．）])\s*(.*)$")
+
+
+@dataclass
+class Unit:
+    """One segment to be translated into one target language."""
+
+    segment: dict
+    source: str
+    target: str
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.segment["id"]
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def check(unit: Unit, output: str, settings: TranslateSettings) -> dict[str, bool]:
+    """Named checks of one output line; every value True means the line is usable."""
+    text = output.strip()
+    source_text = unit.segment["text"].strip()
+    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
+    if unit.target == "ja":
+        script = cjk > 0 and cjk >= 0.5 * latin
+    elif unit.target in ("en", "de", "fr", "es"):
+        script = cjk == 0 and latin > 0
+    else:
+        script = bool(text)
+    low, high = LENGTH_RATIO.get((unit.source, unit.target), DEFAULT_LENGTH_RATIO)
+    ratio = len(text) / max(1, len(source_text))
+    length = len(source_text) < settings.min_check_chars or low <= ratio <= high
+    return {
+        "not_empty": bool(text),
+        "target_script": script,
+        "not_source_copy": text != source_text,
+        "length_ratio": length,
+        "glossary": not missing_forms(unit.hits, text, unit.target),
+    }
+
+
+# --- prompts --------------------------------------------------------------------------------
+
+def _speaker(segment: dict, target: str) -> str:
+    names = segment.get("speaker_name") or {}
+    return names.get(target) or names.get("en") or ""
+
+
+def _session_title(config: Config, session_id: Optional[str], target: str) -> str:
+    for session in config.event.sessions:
+        if session.id == session_id:
+            return getattr(session.title, target, None) or session.title.en or ""
+    return ""
+
+
+def build_messages(units: list[Unit], before: list[dict], after: list[dict], memory: list[tuple[str, str]],
+                   config: Config, settings: TranslateSettings, extra: str = "") -> list[dict]:
+    source, target = units[0].source, units[0].target
+    src_name, tgt_name = LANGUAGE_NAMES.get(source, source), LANGUAGE_NAMES.get(target, target)
+    hits = [h for u in units for h in u.hits] if settings.glossary else []
+    system = [f"You are a professional conference translator at a {LANGUAGE_NAMES['en']}/"
+              f"{LANGUAGE_NAMES['ja']} symposium: {config.event.title.en or ''}.",
+              f"Translate each numbered {src_name} line into natural, faithful {tgt_name}.",
+              f"Answer with exactly {len(units)} numbered line(s), '1. ...', one per source line, "
+              f"written only in {tgt_name}, with no notes."]
+    terms = prompt_lines(hits, source, target)
+    if terms:
+        system.append(f"Always write these names and terms exactly like this in {tgt_name}:")
+        system += terms
+    if extra:
+        system.append(extra)
+    context = []
+    if settings.speaker_context:
+        title = _session_title(config, units[0].segment.get("session"), target)
+        if title:
+            context.append(f"Session: {title}")
+    if memory:
+        context.append("Recently said (with its translation):")
+        context += [f"  {s} => {t}" for s, t in memory]
+    if before:
+        context.append("Before (context only, do not translate):")
+        context += [f"  {_line_label(s, target, settings)}{s['text']}" for s in before]
+    if after:
+        context.append("After (context only, do not translate):")
+        context += [f"  {_line_label(s, target, settings)}{s['text']}" for s in after]
+    lines = []
+    for number, unit in enumerate(units, start=1):
+        text = unit.segment["text"].strip()
+        if settings.protect_terms == "substitute" and settings.glossary:
+            text = substitute(text, unit.hits, target)
+        lines.append(f"{number}. {_line_label(unit.segment, target, settings)}{text}")
+    user = ("\n".join(context) + "\n\n" if context else "") + \
+        f"Translate these {src_name} lines into {tgt_name}:\n" + "\n".join(lines)
+    return [{"role": "system", "content": "\n".join(system)}, {"role": "user", "content": user}]
+
+
+def _line_label(segment: dict, target: str, settings: TranslateSettings) -> str:
+    speaker = _speaker(segment, target) if settings.speaker_context else ""
+    return f"({speaker}) " if speaker and not speaker.lower().startswith("unknown") else ""
+
+
+def parse_numbered(answer: str, count: int) -> dict[int, str]:
+    """Numbered lines back to their positions; a single unnumbered answer for a single line."""
+    found: dict[int, str] = {}
+    for line in answer.strip().splitlines():
+        m = _NUMBERED.match(line)
+        if m:
+            number = int(m.group(1) or m.group(2))
+            if 1 <= number <= count and number not in found:
+                found[number] = _clean(m.group(3))
+    if not found and count == 1 and answer.strip():
+        found[1] = _clean(" ".join(answer.strip().splitlines()))
+    return found
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"^\([^)]{1,60}\)\s*", "", text.strip())  # an echoed speaker label
+    return text.strip().strip('"“”「」').strip()
+
+
+# --- the translator -------------------------------------------------------------------------
+
+class Translator:
+    """Batches, prompts, parses, checks and retries; knows nothing about files."""
+
+    def __init__(self, llm, glossary: Glossary, config: Config):
+        self.llm, self.glossary, self.config = llm, glossary, config
+        self.settings = config.translate
+        self.described = llm.describe()
+        self.instructable = not hasattr(llm, "translate")
+
+    def units(self, segments: list[dict]) -> list[Unit]:
+        floor_tracks = set(self.settings.tracks)
+        units = []
+        for segment in segments:
+            if segment.get("track", "floor") not in floor_tracks or not segment["text"].strip():
+                continue
+            for target in self.config.event.languages:
+                if target != segment["language"]:
+                    hits = self.glossary.find(segment["text"], segment["language"])
+                    units.append(Unit(segment, segment["language"], target, hits))
+        return units
+
+    def batches(self, units: list[Unit]) -> list[list[Unit]]:
+        batches: list[list[Unit]] = []
+        for unit in units:
+            last = batches[-1] if batches else None
+            if (last and len(last) < self.settings.batch_lines and last[-1].target == unit.target
+                    and last[-1].source == unit.source and last[-1].segment.get("session") == unit.segment.get("session")):
+                last.append(unit)
+            else:
+                batches.append([unit])
+        return batches
+
+    def cache_key(self, unit: Unit) -> str:
+        payload = json.dumps({"engine": self.described.get("engine"), "model": self.described.get("model"),
+                              "prompt": PROMPT_VERSION, "source": unit.source, "target": unit.target,
+                              "text": unit.segment["text"].strip(),
+                              "glossary": sorted(h.entry.key() for h in unit.hits) if self.settings.glossary else [],
+                              "protect": self.settings.protect_terms}, ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def translate_batch(self, batch: list[Unit], before: list[dict], after: list[dict],
+                        memory: list[tuple[str, str]]) -> list[dict]:
+        answers = self._ask(batch, before, after, memory)
+        records = []
+        for unit, answer in zip(batch, answers):
+            attempts = [(answer, check(unit, answer, self.settings))] if answer is not None else []
+            retries = 0
+            while (not attempts or not all(attempts[-1][1].values())) and retries < self.settings.max_retries:
+                retries += 1
+                failed = [k for k, ok in attempts[-1][1].items() if not ok] if attempts else ["missing"]
+                retry = self._ask([unit], before, after, memory, self._retry_note(unit, failed), retry=retries)[0]
+                if retry is not None:
+                    attempts.append((retry, check(unit, retry, self.settings)))
+            records.append(self._record(unit, attempts, retries))
+        return records
+
+    def _retry_note(self, unit: Unit, failed: list[str]) -> str:
+        tgt = LANGUAGE_NAMES.get(unit.target, unit.target)
+        notes = [f"Write the whole translation in {tgt}."]
+        if "glossary" in failed:
+            forms = missing_forms(unit.hits, "", unit.target)
+            notes.append("The translation must contain: " + ", ".join(forms) + ".")
+        return " ".join(notes)
+
+    def _ask(self, batch: list[Unit], before, after, memory, extra: str = "", retry: int = 0) -> list[str | None]:
+        if not self.instructable:  # a seq2seq model: plain texts in, texts out
+            texts = [substitute(u.segment["text"], u.hits, u.target) if self.settings.protect_terms == "substitute"
+                     else u.segment["text"] for u in batch]
+            return list(self.llm.translate(texts, batch[0].source, batch[0].target))
+        messages = build_messages(batch, before, after, memory, self.config, self.settings, extra)
+        # A retry samples a little, so it does not repeat the failed answer word for word.
+        answer = self.llm.complete(messages, max_tokens=self.settings.max_tokens_per_line * len(batch),
+                                   temperature=0.3 if retry else 0.0)
+        found = parse_numbered(answer, len(batch))
+        return [found.get(i) for i in range(1, len(batch) + 1)]
+
+    def _record(self, unit: Unit, attempts: list[tuple[str, dict]], retries: int) -> dict:
+        if attempts:
+            text, checks = max(attempts, key=lambda a: (sum(a[1].values()), a[1]["target_script"]))
+        else:
+            text, checks = "", {"not_empty": False}
+        ok = all(checks.values())
+        return {"text": text, "source": "machine", "engine": self.described.get("engine"),
+                "model": self.described.get("model"),
+                "glossary_hits": [h.entry.forms.get(unit.target) for h in unit.hits if h.entry.forms.get(unit.target)],
+                "checks": checks, "status": "ok" if ok else "needs_translation", "attempts": 1 + retries}
+
+
+# --- files: checkpoint and cache ------------------------------------------------------------
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue  # a line torn by a crash: that batch is simply done again
+    return rows
+
+
+def _append_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# --- the stage ------------------------------------------------------------------------------
+
+def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path) -> tuple[dict, dict]:
+    """Translations by segment id and target language, plus counters."""
+    glossary = Glossary.from_event(config.event) if config.translate.glossary else Glossary([])
+    translator = Translator(llm, glossary, config)
+    # Context and order come from the translated tracks only (not the interpreter's track).
+    segments = [s for s in segments if s.get("track", "floor") in config.translate.tracks]
+    units = translator.units(segments)
+    cache = {row["key"]: row["record"] for row in _read_jsonl(out_dir / CACHE) if "key" in row}
+    cache.update({row["key"]: row["record"] for row in _read_jsonl(work_dir / CHECKPOINT) if "key" in row})
+    results: dict[str, dict] = {}
+    counters = {"lines": len(units), "from_cache": 0, "translated": 0, "needs_translation": 0, "batches": 0}
+    order = {s["id"]: i for i, s in enumerate(segments)}
+    context_n = config.translate.context_lines
+    memory: dict[tuple, list[tuple[str, str]]] = {}
+    batches = translator.batches(units)
+    with progress(len(units), "translate", unit="lines") as bar:
+        for batch in batches:
+            key = (batch[0].source, batch[0].target, batch[0].segment.get("session"))
+            todo = [u for u in batch if translator.cache_key(u) not in cache]
+            if todo:
+                first, last = order[todo[0].id], order[todo[-1].id]
+                before = segments[max(0, first - context_n):first] if context_n else []
+                after = [s for s in segments[last + 1:last + 1 + context_n]] if context_n else []
+                records = translator.translate_batch(todo, before, after, memory.get(key, [])[-2:])
+                rows = [{"key": translator.cache_key(u), "id": u.id, "target": u.target, "record": r}
+                        for u, r in zip(todo, records)]
+                _append_jsonl(work_dir / CHECKPOINT, rows)
+                _append_jsonl(out_dir / CACHE, rows)
+                cache.update({row["key"]: row["record"] for row in rows})
+                counters["batches"] += 1
+                counters["translated"] += len(todo)
+            counters["from_cache"] += len(batch) - len(todo)
+            for unit in batch:
+                record = cache[translator.cache_key(unit)]
+                results.setdefault(unit.id, {})[unit.target] = record
+                if record["status"] == "ok":
+                    memory.setdefault(key, []).append((unit.segment["text"].strip(), record["text"]))
+            bar.update(len(batch))
+    counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
+    return results, counters
+
+
+def run_stage(ctx: StageContext) -> StageOutput:
+    from . import interpretation
+    from .llm import load_llm
+
+    data = ctx.inputs[INPUT]
+    segments = data["segments"]
+    targets = [l for l in ctx.config.event.languages]
+    if len(targets) < 2:
+        message("translate: the event has one language; nothing to translate")
+        return StageOutput({"schema_version": artifacts.SCHEMA_VERSION, "segments": {}, "interpretation": {}})
+    llm = load_llm(ctx.config.llm)
+    results, counters = translate_segments(segments, ctx.config, llm, ctx.out_dir, ctx.work_dir)
+    links = {}
+    if any(t.role == "interpretation" for t in ctx.config.recording.tracks):
+        links = interpretation.link(segments, results, ctx.config)
+        floor = [s for s in segments if s.get("track", "floor") in ctx.config.translate.tracks]
+        counters["floor_linked_share"] = round(len(links) / len(floor), 3) if floor else 0.0
+    usage = getattr(llm, "usage", {})
+    if usage.get("seconds"):
+        counters["completion_tokens_per_s"] = round(usage["completion_tokens"] / usage["seconds"], 2)
+        counters["llm_calls"] = usage["calls"]
+    if counters["needs_translation"]:
+        message(f"translate: {counters['needs_translation']} line(s) marked needs_translation for the editor")
+    artifact = {"schema_version": artifacts.SCHEMA_VERSION, "segments": results, "interpretation": links}
+    return StageOutput(artifact, models={"llm": llm.describe()}, counters=counters)
+
+
+class TranslationRecord(artifacts.Open):
+    text: str
+    source: str
+    status: str
+    engine: Optional[str] = None
+    model: Optional[str] = None
+    glossary_hits: list[str] = []
+    checks: dict[str, bool] = {}
+
+
+class InterpretationLink(artifacts.Open):
+    segment_ids: list[str]
+    text: str
+    confidence: float
+
+
+class TranslationsArtifact(artifacts.Open):
+    schema_version: int
+    segments: dict[str, dict[str, TranslationRecord]]
+    interpretation: dict[str, InterpretationLink] = {}
+
+
+artifacts.register(ARTIFACT, TranslationsArtifact)
+
+
+def _check_llm_settings(recording: Path, config: Config) -> None:
+    """Before anything is written: a GGUF path that does not exist is a one-line error."""
+    llm = config.llm
+    if llm.engine == "llama-cpp" and llm.model != "packaged" and not Path(llm.model).expanduser().is_file():
+        raise PipelineError(f"llm.model: GGUF file not found: {llm.model}")
+
+
+STAGE = Stage("translate", 1, ("event", "llm", "translate", "recording"), (INPUT,), ARTIFACT, run_stage,
+              description="each floor segment into the event's other language(s), checked; the interpreter's renderings linked",
+              precheck=_check_llm_settings)

@@ -1,0 +1,171 @@
+"""The translate stage with a fake engine: protocol, checks, glossary, resume, cache, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.core.config import load_config
+from pipeline.core.errors import PipelineError
+from pipeline.core.runner import run_pipeline
+from pipeline.core.storage import read_json, sha256_of, write_json
+from pipeline.text import llm as llm_module
+from pipeline.text import translate
+from pipeline.text.glossary import Glossary, missing_forms, substitute
+from tests.translate_fakes import CONFIG, TEXTS, FakeLLM, read_translations, write_aligned
+
+
+@pytest.fixture
+def setup(tmp_path):
+    config_path = tmp_path / "event.yaml"
+    config_path.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "out"
+    write_aligned(out)
+    return config_path, out
+
+
+def run_translate(config_path, out, fake, monkeypatch, extra: str = ""):
+    if extra:
+        config_path.write_text(CONFIG + extra, encoding="utf-8")
+    monkeypatch.setattr(llm_module, "load_llm", lambda settings: fake)
+    recording = config_path  # not read by translate; only its name is recorded
+    run_pipeline(recording, load_config(config_path), config_path, out, from_stage="translate", to_stage="translate")
+    return read_translations(out)
+
+
+def test_glossary_from_agenda_and_terms(setup):
+    config = load_config(setup[0])
+    glossary = Glossary.from_event(config.event)
+    hits = glossary.find("城山英明先生と城山さん、東京大学の輸出管理", "ja")
+    assert [h.found for h in hits] == ["城山英明", "城山", "東京大学", "輸出管理"]
+    assert [h.entry.forms["en"] for h in hits] == ["Hideaki Shiroyama", "Shiroyama", "The University of Tokyo",
+                                                     "export control"]
+    en_hits = glossary.find("Mr. Suarez said export controls matter.", "en")
+    assert [h.entry.forms["ja"] for h in en_hits] == ["スアレス", "輸出管理"]
+    # Session-number prefixes become their own entries; hiragana readings never match running text.
+    assert glossary.find("セッション1に移ります", "ja")[0].entry.forms["en"] == "Session 1"
+    assert glossary.find("しろやまです", "ja") == []
+    assert missing_forms(en_hits, "スアレス氏は輸出管理が重要だと述べた。", "ja") == []
+    assert missing_forms(en_hits, "佐藤氏は輸出規制が重要だと述べた。", "ja") == ["スアレス", "輸出管理"]
+    assert substitute("城山です。", glossary.find("城山です。", "ja"), "en") == "Shiroyamaです。"
+
+
+def test_checks_catch_wrong_script_copy_and_missing_names(setup):
+    config = load_config(setup[0])
+    glossary = Glossary.from_event(config.event)
+    text = "Thank you. My name is Gonzalo Suarez."
+    unit = translate.Unit({"id": "s", "text": text}, "en", "ja", glossary.find(text, "en"))
+    good = translate.check(unit, "ありがとうございます。ゴンザロ・スアレスと申します。", config.translate)
+    assert all(good.values())
+    assert not translate.check(unit, text, config.translate)["target_script"]
+    assert not translate.check(unit, text, config.translate)["not_source_copy"]
+    assert not translate.check(unit, "ありがとうございます。佐藤と申します。", config.translate)["glossary"]
+    assert not translate.check(unit, "", config.translate)["not_empty"]
+    assert not translate.check(unit, "あ" * 200, config.translate)["length_ratio"]
+
+
+def test_parse_numbered_lines():
+    assert translate.parse_numbered("1. one\n2) two\n[3] three\nnoise", 3) == {1: "one", 2: "two", 3: "three"}
+    assert translate.parse_numbered("just one line", 1) == {1: "just one line"}
+    assert translate.parse_numbered("1. (Tom) hello", 2) == {1: "hello"}
+
+
+def test_stage_translates_every_segment_both_ways_with_glossary(setup, monkeypatch):
+    config_path, out = setup
+    fake = FakeLLM()
+    result = run_translate(config_path, out, fake, monkeypatch)
+    segments = result["segments"]
+    assert set(segments) == {f"seg-{i:05d}" for i in range(len(TEXTS))}
+    for i, (language, _) in enumerate(TEXTS):
+        record = segments[f"seg-{i:05d}"]["ja" if language == "en" else "en"]
+        assert record["status"] == "ok", record
+        assert record["source"] == "machine" and record["engine"] == "fake"
+    assert "Shiroyama" in segments["seg-00000"]["en"]["glossary_hits"]
+    assert segments["seg-00003"]["ja"]["glossary_hits"] == ["ゴンザロ・スアレス"]
+    assert result["provenance"]["models"]["llm"] == {"engine": "fake", "model": "fake-1"}
+    # Batches of neighbouring lines, one direction each: 3 ja, 2 en, 2 ja lines -> 3 calls.
+    assert fake.calls == 3
+    assert (out / "cache" / "translations.jsonl").is_file()
+
+
+def test_a_killed_run_resumes_after_its_last_finished_batch(setup, monkeypatch):
+    config_path, out = setup
+    extra = "translate: {batch_lines: 2}\n"
+    with pytest.raises(KeyboardInterrupt):
+        run_translate(config_path, out, FakeLLM(fail_after=2), monkeypatch, extra)
+    assert not (out / "translations.json").exists()
+    second = FakeLLM()
+    result = run_translate(config_path, out, second, monkeypatch, extra)
+    # Batches: [ja0, ja1] [ja2] [en3, en4] [ja5, ja6]; two were done before the kill.
+    assert second.lines_seen == [TEXTS[3][1], TEXTS[4][1], TEXTS[5][1], TEXTS[6][1]]
+    assert all(t["status"] == "ok" for r in result["segments"].values() for t in r.values())
+
+
+def test_a_rerun_after_an_edit_translates_only_the_changed_segment(setup, monkeypatch):
+    config_path, out = setup
+    run_translate(config_path, out, FakeLLM(), monkeypatch)
+    aligned = read_json(out / "aligned.json")
+    aligned["segments"][2]["text"] = "研究の国際協力は非常に重要です。"
+    write_json(out / "aligned.json", aligned)
+    again = FakeLLM()
+    run_translate(config_path, out, again, monkeypatch)
+    assert again.lines_seen == ["研究の国際協力は非常に重要です。"]
+
+
+def test_garbage_output_is_retried_then_marked_never_dropped(setup, monkeypatch):
+    config_path, out = setup
+    fake = FakeLLM(garbage=True)
+    result = run_translate(config_path, out, fake, monkeypatch, "translate: {max_retries: 1}\n")
+    records = [t for r in result["segments"].values() for t in r.values()]
+    assert len(records) == len(TEXTS)
+    assert all(r["status"] == "needs_translation" for r in records)
+    assert all(r["checks"]["target_script"] is False for r in records)
+    assert fake.calls == 3 + len(TEXTS)  # three batches, then each line retried once alone
+    manifest = read_json(out / "manifest.json")
+    assert manifest["stages"]["translate"]["counters"]["needs_translation"] == len(TEXTS)
+
+
+def test_unreachable_endpoint_is_one_line_and_earlier_outputs_untouched(setup):
+    config_path, out = setup
+    run_translate_real = lambda: run_pipeline(config_path, load_config(config_path), config_path, out,
+                                              from_stage="translate", to_stage="translate")
+    config_path.write_text(CONFIG + "llm: {engine: openai-compatible, base_url: 'http://127.0.0.1:9/v1', "
+                           "model: m, timeout_s: 2}\n", encoding="utf-8")
+    before = sha256_of(out / "aligned.json")
+    with pytest.raises(PipelineError) as error:
+        run_translate_real()
+    assert "cannot reach http://127.0.0.1:9/v1/models" in str(error.value)
+    assert "\n" not in str(error.value)
+    assert sha256_of(out / "aligned.json") == before
+    assert not (out / "translations.json").exists()
+
+
+def test_missing_and_corrupt_gguf_are_one_line_errors(tmp_path):
+    from pipeline.core.config import LlmSettings
+    from pipeline.text.llm_models import resolve_gguf
+
+    with pytest.raises(PipelineError, match="GGUF file not found"):
+        resolve_gguf(str(tmp_path / "none.gguf"), None)
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(PipelineError, match="expected 00000000"):
+        resolve_gguf(str(fake), "0" * 64)
+    not_gguf = tmp_path / "model2.gguf"
+    not_gguf.write_bytes(b"PK\x03\x04")
+    with pytest.raises(PipelineError, match="not a GGUF file"):
+        resolve_gguf(str(not_gguf), None)
+    with pytest.raises(ValueError, match="needs base_url"):
+        LlmSettings(engine="openai-compatible")
+
+
+def test_translations_schema_refuses_a_damaged_artifact(setup, monkeypatch):
+    from pipeline.core.artifacts import read_artifact
+
+    config_path, out = setup
+    run_translate(config_path, out, FakeLLM(), monkeypatch)
+    data = read_json(out / "translations.json")
+    data["segments"]["seg-00000"]["en"].pop("status")
+    (out / "translations.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(PipelineError, match="not a valid translations artifact"):
+        read_artifact(out / "translations.json")
