@@ -107,6 +107,7 @@ function el(tag, attrs, text) {
 }
 function seek(seconds) {
   audio.currentTime = seconds;
+  follow();
   const playing = audio.play();
   if (playing && playing.catch) playing.catch(() => {});
 }
