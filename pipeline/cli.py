@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             for stage in STAGES:
                 print(f"{stage.name:<12} {stage.description}  ({', '.join(stage.reads) or 'the recording'} -> {stage.writes})")
         elif args.command == "evaluate":
+            if args.json and args.json.is_dir():
+                raise PipelineError(f"--json {args.json}: is a folder; give a file name")
             figures = evaluate.evaluate(args.output, args.truth)
             print(evaluate.report(figures))
             if args.json:

@@ -16,7 +16,8 @@ import jiwer
 
 from ..core.errors import PipelineError
 from .metrics import normalise
-from ..core.storage import read_json
+from ..core.artifacts import read_artifact
+from ..core.storage import read_json, sha256_of
 
 
 @dataclass
@@ -51,10 +52,19 @@ def _joined(segments: list[dict], language: str) -> str:
     return ("" if language == "ja" else " ").join(s["text"] for s in segments)
 
 
-def english_wer(matches: list[Match]) -> float | None:
-    pairs = [(normalise(m.utterance["text"]), normalise(_joined(m.segments, "en")))
+def _whisper_normaliser():
+    # Whisper's own English normaliser (numbers, spellings, contractions), so the figure compares
+    # with published Whisper WERs; the strict figure below keeps only case and punctuation folding.
+    from whisper.normalizers import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+def english_wer(matches: list[Match], strict: bool = False) -> float | None:
+    fold = normalise if strict else _whisper_normaliser()
+    pairs = [(fold(m.utterance["text"]), fold(_joined(m.segments, "en")))
              for m in matches if m.utterance["language"] == "en"]
-    pairs = [(ref, hyp) for ref, hyp in pairs if ref]
+    pairs = [(ref, hyp) for ref, hyp in pairs if ref.strip()]
     if not pairs:
         return None
     return jiwer.wer([r for r, _ in pairs], [h for _, h in pairs])
@@ -72,6 +82,29 @@ def japanese_cer(matches: list[Match]) -> float | None:
 def language_accuracy(matches: list[Match]) -> tuple[float, int] | None:
     judged = [s["language"] == m.utterance["language"] for m in matches for s in m.segments]
     return (sum(judged) / len(judged), len(judged)) if judged else None
+
+
+def language_accuracy_by_time(matches: list[Match]) -> float | None:
+    """Share of transcribed time whose segment has its utterance's language (long segments weigh more)."""
+    spans = [(s["end_s"] - s["start_s"], s["language"] == m.utterance["language"]) for m in matches for s in m.segments]
+    total = sum(d for d, _ in spans)
+    return sum(d for d, right in spans if right) / total if total else None
+
+
+def naming_precision(aligned: dict, diarization: dict, utterances: list[dict]) -> float | None:
+    """Of the time the pipeline gives an agenda name, the share where the truth has that person
+    speaking (time named where the truth has silence or another person counts against)."""
+    voices = aligned.get("voices")
+    if not voices or not diarization.get("turns"):
+        return None
+    named = right = 0.0
+    for turn in diarization["turns"]:
+        person = voices.get(turn["speaker"], {}).get("person")
+        if not person or person.startswith("unknown-"):
+            continue
+        named += turn["end_s"] - turn["start_s"]
+        right += sum(_overlap(turn, u) for u in utterances if u["person"] == person)
+    return right / named if named else None
 
 
 def speaker_time_accuracy(aligned: dict, diarization: dict, utterances: list[dict]) -> float | None:
@@ -102,7 +135,7 @@ def speaker_accuracy(matches: list[Match]) -> float | None:
 def translation_chrf(matches: list[Match]) -> float | None:
     import sacrebleu
 
-    pairs = [(m.utterance["translation"], " ".join(s["translation"] for s in m.segments))
+    pairs = [(m.utterance["translation"], " ".join(s["translation"] for s in m.segments if s.get("translation")))
              for m in matches if m.utterance.get("translation") and any(s.get("translation") for s in m.segments)]
     if not pairs:
         return None
@@ -150,10 +183,23 @@ def load_truth(path: Path) -> dict:
     if not isinstance(truth, dict) or not isinstance(truth.get("utterances"), list):
         raise PipelineError(f"truth {path}: expected an object with an 'utterances' list")
     for i, utterance in enumerate(truth["utterances"]):
-        missing = [k for k in ("id", "person", "language", "start_s", "end_s", "text") if k not in utterance]
-        if missing:
-            raise PipelineError(f"truth {path}: utterances[{i}] lacks {', '.join(missing)}")
+        _check_fields(path, f"utterances[{i}]", utterance, {"id": str, "person": str, "language": str,
+                                                           "start_s": (int, float), "end_s": (int, float), "text": str})
+    if not isinstance(truth.get("sessions", []), list):
+        raise PipelineError(f"truth {path}: 'sessions' must be a list")
+    for i, session in enumerate(truth.get("sessions", [])):
+        _check_fields(path, f"sessions[{i}]", session, {"id": str, "start_s": (int, float)})
     return truth
+
+
+def _check_fields(path: Path, where: str, item, types: dict) -> None:
+    if not isinstance(item, dict):
+        raise PipelineError(f"truth {path}: {where} must be an object")
+    for key, kind in types.items():
+        if key not in item:
+            raise PipelineError(f"truth {path}: {where} lacks {key}")
+        if not isinstance(item[key], kind) or isinstance(item[key], bool):
+            raise PipelineError(f"truth {path}: {where}.{key} has the wrong type ({type(item[key]).__name__})")
 
 
 def evaluate(out_dir: Path, truth_path: Path) -> dict:
@@ -162,7 +208,8 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
     if transcript_path is None:
         raise PipelineError(f"output {out_dir}: no transcript.json; run the pipeline first")
     truth = load_truth(truth_path)
-    transcript = read_json(transcript_path)
+    _refuse_stale(out_dir)
+    transcript = read_artifact(transcript_path)
     figures = {}
     for track in dict.fromkeys(u.get("track", "floor") for u in truth["utterances"]):
         utterances = [u for u in truth["utterances"] if u.get("track", "floor") == track]
@@ -176,23 +223,31 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
             "segments": len(segments),
             "utterances_without_text": sum(1 for m in matches if not m.segments),
             "english_wer": english_wer(matches),
+            "english_wer_strict": english_wer(matches, strict=True),
             "japanese_cer": japanese_cer(matches),
             "language_accuracy": accuracy[0] if accuracy else None,
+            "language_accuracy_by_time": language_accuracy_by_time(matches),
             "speaker_time_accuracy": _speaker_time(out_dir, transcript, utterances, matches, track),
+            "naming_precision": _naming_precision(out_dir, transcript, utterances) if track == "floor" else None,
             "diarization_error_rate": _der(out_dir, track, utterances, transcript["duration_s"]),
             "session_boundary_error_s": _session_error(transcript, truth) if track == "floor" else None,
+            "first_session_start_error_s": _session_error(transcript, truth, first_only=True) if track == "floor" else None,
             "translation_chrf": translation_chrf(matches),
         }
     return figures
 
 
 LABELS = {
-    "english_wer": ("English word error rate", "{:.1%}"),
+    "english_wer": ("English word error rate (Whisper normaliser)", "{:.1%}"),
+    "english_wer_strict": ("English word error rate (strict)", "{:.1%}"),
     "japanese_cer": ("Japanese character error rate", "{:.1%}"),
     "language_accuracy": ("segments with the right language", "{:.1%}"),
+    "language_accuracy_by_time": ("speech time with the right language", "{:.1%}"),
     "speaker_time_accuracy": ("speech time given to the right person", "{:.1%}"),
+    "naming_precision": ("named time that is the named person", "{:.1%}"),
     "diarization_error_rate": ("diarization error rate (collar 0.25 s)", "{:.1%}"),
     "session_boundary_error_s": ("median session boundary error", "{:.1f} s"),
+    "first_session_start_error_s": ("first session start error", "{:.1f} s"),
     "translation_chrf": ("translation chrF", "{:.1f}"),
 }
 NOT_YET = {
@@ -200,6 +255,8 @@ NOT_YET = {
     "translation_chrf": "n/a (no translations: the translate stage has not run)",
     "diarization_error_rate": "n/a (no diarization.rttm: the diarize stage has not run)",
     "session_boundary_error_s": "n/a (needs sessions in the truth and the align stage's output)",
+    "first_session_start_error_s": "n/a (needs sessions in the truth and the align stage's output)",
+    "naming_precision": "n/a (no speaker labels: the diarize/align stages have not run)",
 }
 
 
@@ -212,13 +269,36 @@ def _speaker_time(out_dir: Path, transcript: dict, utterances: list[dict], match
     return speaker_accuracy(matches)
 
 
-def _session_error(transcript: dict, truth: dict) -> float | None:
-    """Median distance between each session's true start and the start the pipeline found."""
+def _session_error(transcript: dict, truth: dict, first_only: bool = False) -> float | None:
+    """Median distance between each session's true start and the start the pipeline found.
+
+    The first session counts too: it starts where the programme starts (after music or a
+    waiting room), not at 0 s, so an outline that opens it at 0 s is wrong by that much.
+    """
     import statistics
 
     found = {s["id"]: s["start_s"] for s in transcript.get("sessions", []) if s.get("start_s") is not None}
-    errors = [abs(found[s["id"]] - s["start_s"]) for s in truth.get("sessions", [])[1:] if s["id"] in found]
+    sessions = truth.get("sessions", [])[:1] if first_only else truth.get("sessions", [])
+    errors = [abs(found[s["id"]] - s["start_s"]) for s in sessions if s["id"] in found]
     return statistics.median(errors) if errors else None
+
+
+def _naming_precision(out_dir: Path, transcript: dict, utterances: list[dict]) -> float | None:
+    diarization_path = out_dir / "diarization.json"
+    if not diarization_path.is_file():
+        return None
+    return naming_precision(transcript, read_json(diarization_path), utterances)
+
+
+def _refuse_stale(out_dir: Path) -> None:
+    """aligned.json made from another transcript than the one beside it would mix two runs."""
+    aligned, transcript = out_dir / "aligned.json", out_dir / "transcript.json"
+    if not (aligned.is_file() and transcript.is_file()):
+        return
+    made_from = read_artifact(aligned).get("provenance", {}).get("inputs", {}).get("transcript.json")
+    if made_from and made_from != sha256_of(transcript):
+        raise PipelineError(f"{aligned}: stale (made from an older transcript.json); "
+                            f"run the pipeline with --from align before evaluating")
 
 
 def _der(out_dir: Path, track: str, utterances: list[dict], duration_s: float) -> float | None:
@@ -228,7 +308,7 @@ def _der(out_dir: Path, track: str, utterances: list[dict], duration_s: float) -
     return diarization_error_rate(annotation_from_utterances(utterances), annotation_from_rttm(rttm), duration_s)
 
 
-FLOOR_ONLY = ("diarization_error_rate", "session_boundary_error_s")
+FLOOR_ONLY = ("diarization_error_rate", "session_boundary_error_s", "first_session_start_error_s", "naming_precision")
 
 
 def report(figures: dict) -> str:

@@ -27,9 +27,7 @@ from ..core.stage import Stage, StageContext, StageOutput
 from ..core.storage import write_json
 
 INTERPRETER = "interpreter"
-HANDOVER_REACH_S = 120.0  # the invited person speaks within this long after being named
-HANDOVER_RUN_GAP_S = 5.0
-MAX_NOTES_PER_KIND = 3  # evidence notes kept per voice, person and kind of mention  # host speech this close before a session's first speaker opens it
+MAX_NOTES_PER_KIND = 3  # evidence notes kept per voice, person and kind of mention
 
 
 @dataclass
@@ -115,7 +113,7 @@ def _mention_evidence(evidence, mentions, segments, voice, turns, settings) -> N
         elif mention.kind == "handover":
             following = next((s for s in segments if s["start_s"] >= segment["end_s"] - 0.01
                               and voice[s["id"]] not in (None, speaker)
-                              and s["start_s"] - segment["end_s"] <= HANDOVER_REACH_S), None)
+                              and s["start_s"] - segment["end_s"] <= settings.handover_reach_s), None)
             if following:
                 pointed.setdefault(("handover", voice[following["id"]], mention.person), []).append(
                     f"introduced by the previous speaker at {clock(segment['start_s'])}: «{mention.text[:80]}»")
@@ -175,7 +173,8 @@ def assign(evidence: dict, min_score: float) -> dict[str, tuple[str | None, floa
     return result
 
 
-def place_sessions(event: Event, segments: list[dict], speaker_of: dict[str, str | None]) -> list[int]:
+def place_sessions(event: Event, segments: list[dict], speaker_of: dict[str, str | None],
+                   handover_run_gap_s: float = 5.0) -> list[int]:
     """Session index per segment, non-decreasing in time, best agreeing with who speaks where."""
     sessions = event.sessions
     if not sessions:
@@ -208,10 +207,11 @@ def place_sessions(event: Event, segments: list[dict], speaker_of: dict[str, str
     for i in range(len(segments), 0, -1):
         placement[i - 1] = s
         s = back[i, s]
-    return _open_with_handover(placement, segments, speaker_of, roles)
+    return _open_with_handover(placement, segments, speaker_of, roles, handover_run_gap_s)
 
 
-def _open_with_handover(placement: list[int], segments: list[dict], speaker_of: dict, roles: dict) -> list[int]:
+def _open_with_handover(placement: list[int], segments: list[dict], speaker_of: dict, roles: dict,
+                        run_gap_s: float) -> list[int]:
     """A session opens with the host's (or moderator's) words that hand over to it.
 
     The votes place a boundary where the new session's first listed speaker begins; the run
@@ -226,7 +226,7 @@ def _open_with_handover(placement: list[int], segments: list[dict], speaker_of: 
         j = i
         while (j > 0 and placement[j - 1] == placement[i - 1] and speaker_of.get(segments[j - 1]["id"]) in host_like
                and speaker_of.get(segments[j - 1]["id"]) == speaker_of.get(segments[i - 1]["id"])
-               and segments[j]["start_s"] - segments[j - 1]["end_s"] <= HANDOVER_RUN_GAP_S):
+               and segments[j]["start_s"] - segments[j - 1]["end_s"] <= run_gap_s):
             j -= 1
         for k in range(j, i):
             placement[k] = placement[i]
@@ -249,12 +249,11 @@ def outline(event: Event, segments: list[dict], placement: list[int], speaker_of
             "end_s": inside[-1]["end_s"],
             "speakers": [{"id": p, **names.get(p, {})} for p in people],
         })
-    # A session starts where the previous one ended, so the outline covers the whole recording.
+    # A session ends where the next one starts, so the outline has no gaps between sessions; the
+    # first starts with its first words (music or a waiting room before it belongs to no session).
     placed = [s for s in result if s["start_s"] is not None]
     for earlier, later in zip(placed, placed[1:]):
         earlier["end_s"] = later["start_s"]
-    if placed:
-        placed[0]["start_s"] = 0.0
     return result
 
 
@@ -298,7 +297,7 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
         voices[v] = {"person": person, "confidence": round(confidence, 3),
                      "evidence": evidence[(v, person)].notes if (v, person) in evidence else []}
     speaker_of = {s["id"]: voices[voice[s["id"]]]["person"] if voice[s["id"]] else None for s in floor}
-    placement = place_sessions(event, floor, speaker_of)
+    placement = place_sessions(event, floor, speaker_of, settings.handover_run_gap_s)
     session_of = {s["id"]: event.sessions[p].id if p >= 0 else None for s, p in zip(floor, placement)}
     names[INTERPRETER] = {"name": {"en": "Interpreter", "ja": "通訳"}}
     # Speech on an interpretation track is the interpreters', never a speaker's: the agenda's

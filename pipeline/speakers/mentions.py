@@ -27,9 +27,9 @@ EN_HANDOVER_CUES = re.compile(
     r"question (for|to)|ask|please)\b", re.IGNORECASE)
 JA_SELF_CUES = ("です", "でございます", "と申します", "申し")
 JA_HANDOVER_CUES = ("お願い", "続きまして", "どうぞ", "ご登壇", "ご説明", "伺い", "お聞き", "ご紹介")
-# Nouns that may stand between a name and です: titles and honorifics.
-JA_TITLE_READINGS = ("サンジカン", "センセイ", "キョウジュ", "サマ", "サン", "コウシ", "カチョウ", "ブチョウ",
-                     "ジュンキョウジュ", "フクガクチョウ", "シ", "ベンゴシ")
+# Honorifics that may stand between a name and です ("飯田様です"). Titles ("参事官", "課長")
+# may stand there too; they are event vocabulary and come from the agenda (NameIndex).
+JA_HONORIFIC_READINGS = frozenset({"サン", "サマ", "センセイ", "シ", "クン", "ドノ"})
 MIN_READING_CHARS = 3  # shorter kana readings (e.g. イイ) match too much
 
 
@@ -78,7 +78,11 @@ class NameIndex:
     def __init__(self, event: Event):
         self.english: dict[str, set[tuple[str, ...]]] = {}
         self.readings: dict[str, set[str]] = {}
+        # Readings of every word of the agenda's Japanese titles, e.g. 参事官 -> サンジカン.
+        self.title_readings: set[str] = set(JA_HONORIFIC_READINGS)
         for person in event.people:
+            if person.title.ja:
+                self.title_readings.update(_reading(token) for token in japanese_nlp()(person.title.ja))
             words, readings = set(), set()
             for variant in [person.name.en, person.name.ja, *person.aliases]:
                 if not variant:
@@ -178,7 +182,7 @@ def japanese_mentions(index: NameIndex, segment: dict) -> list[Mention]:
                 continue
             last = ends[match.end()]
             following = [t for t, r in zip(tokens[last + 1 : last + 5], readings[last + 1 : last + 5])
-                         if r not in JA_TITLE_READINGS]
+                         if r not in index.title_readings]
             after = "".join(t.text for t in following[:3])
             sentence = tokens[begins[match.start()]].sent.text
             if any(after.startswith(cue) for cue in JA_SELF_CUES):

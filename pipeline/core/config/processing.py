@@ -125,6 +125,10 @@ class AlignSettings(Strict):
     enrollment_threshold: float = 0.75
     # A voice whose best total stays below this keeps "Unknown speaker N".
     min_score: float = 1.0
+    # The person named in a hand-over speaks within this long after being named.
+    handover_reach_s: float = Field(default=120.0, gt=0)
+    # Host speech runs with pauses up to this long; a run that hands over opens the next session.
+    handover_run_gap_s: float = Field(default=5.0, ge=0)
 
 
 class CaptionSettings(Strict):
