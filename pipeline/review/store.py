@@ -244,3 +244,18 @@ def journal_inputs(out_dir: Path) -> dict[str, str]:
         return {str(JOURNAL): store.state_hash() if store.exists else "no edits"}
     finally:
         store.close()
+
+
+def review_status(out_dir: Path) -> dict:
+    """Counts publishing checks (segments and report sections reviewed or not, open conflicts);
+    see ``apply.review_status``."""
+    from .apply import review_status as status
+
+    return status(out_dir)
+
+
+def editor_translations(out_dir: Path) -> dict[str, dict[str, str]]:
+    """Editors' translations by reviewed segment id: {id: {"en"|"ja": text}}; see ``apply.editor_translations``."""
+    from .apply import editor_translations as translations
+
+    return translations(out_dir)

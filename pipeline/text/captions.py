@@ -224,9 +224,9 @@ def run(transcript: dict, settings: CaptionSettings, out_dir: Path) -> dict:
 
 
 def run_stage(ctx: StageContext) -> StageOutput:
-    artifact = run(ctx.inputs["aligned.json"], ctx.config.captions, ctx.out_dir)
+    artifact = run(ctx.inputs["reviewed.json"], ctx.config.captions, ctx.out_dir)
     return StageOutput(artifact, counters={"cues": artifact["cues"]}, files=artifact["files"])
 
 
-STAGE = Stage("captions", 3, ("captions",), ("aligned.json",), "captions.json", run_stage,
+STAGE = Stage("captions", 4, ("captions",), ("reviewed.json",), "captions.json", run_stage,
               description="SRT and WebVTT captions with speaker names")
