@@ -230,7 +230,7 @@ def test_refuses_unreviewed_content_in_one_line_unless_allowed(tmp_path):
     out, config = make_run(tmp_path, unreviewed=2)
     with pytest.raises(PipelineError) as caught:
         publish(out, load_config(config), tmp_path / "package")
-    assert "2 segment(s) or report section(s) are not reviewed" in str(caught.value)
+    assert "2 segment(s), report section(s) or edit conflict(s) are not reviewed" in str(caught.value)
     assert "\n" not in str(caught.value) and not (tmp_path / "package").exists()
     assert main(["publish", str(out), "--to", str(tmp_path / "package")]) == 2
     assert main(["publish", str(out), "--to", str(tmp_path / "package"), "--allow-unreviewed"]) == 0

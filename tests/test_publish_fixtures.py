@@ -118,6 +118,7 @@ def caption_problems(package: Path, transcript: dict, settings) -> list[str]:
     import webvtt
 
     from pipeline.publish.captions import line_fits
+    from pipeline.text.captions import JA_NO_LINE_START
 
     problems = []
     data = package / "data" / "captions"
@@ -141,6 +142,8 @@ def caption_problems(package: Path, transcript: dict, settings) -> list[str]:
             for line in lines:
                 if not line_fits(line, written_in, settings):
                     problems.append(f"{language} {cue.identifier}: line too long: {line!r}")
+                if written_in == "ja" and line[:1] in JA_NO_LINE_START:
+                    problems.append(f"{language} {cue.identifier}: line starts with {line[0]!r}")
         speaker = None
         for cue in srt_cues:
             lines = cue.content.split("\n")

@@ -87,6 +87,8 @@ def _break_japanese(text: str, limit: float) -> list[str]:
     while width(text) > limit:
         fit = _longest_fit(text, limit)
         cut = _best_cut(text, [c for c in range(fit, 0, -1) if width(text[:c]) >= limit / 2] or [fit])
+        if break_rank(text, cut) >= 5:  # no word boundary in the second half: a shorter line
+            cut = _best_cut(text, list(range(fit, 0, -1)))
         lines.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return lines + ([text] if text else [])
@@ -140,11 +142,11 @@ def _boundary_ranks(text: str) -> dict[int, int]:
 
 def break_rank(text: str, cut: int) -> int:
     """How good a place ``text[:cut] | text[cut:]`` is for a Japanese break: 0 (end of text or
-    after punctuation) to 5 (inside a word, or before a character that may not start a line)."""
+    after punctuation) to 5 (inside a word) and 6 (before a character that may not start a line)."""
     if cut <= 0 or cut >= len(text):
         return 0
     if text[cut] in JA_NO_LINE_START:
-        return 5
+        return 6
     if text[cut - 1] in JA_BREAK_AFTER or text[cut - 1] == " ":
         return 0
     return _boundary_ranks(text).get(cut, 5)

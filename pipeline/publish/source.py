@@ -47,7 +47,7 @@ class Run:
     transcript: dict                      # reviewed.json (or aligned.json when allowed)
     transcript_name: str
     translations: dict
-    review: dict                          # {"unreviewed_segments": n, ..., "allowed_unreviewed": bool}
+    review: dict                          # counts of unreviewed content, "source", "allowed_unreviewed"
     manifest: dict
     audio: Path
     recording: Optional[Path]
@@ -119,20 +119,25 @@ def clock(seconds: float, millis: bool = False) -> str:
     return text + f".{rest % 1000:03d}" if millis else text
 
 
+BLOCKING = ("segments_unreviewed", "report_sections_unreviewed", "conflicts")
+
+
 def review_summary(out_dir: Path, transcript: dict, has_reviewed: bool) -> dict:
-    """Counts of what editors have not yet approved, from the review wing when it is installed."""
+    """What editors have not yet approved. The review wing's ``review_status`` counts segments,
+    report sections and unresolved edit conflicts from the edits journal; without it (or without
+    aligned.json beside reviewed.json) the statuses recorded in reviewed.json are counted."""
     try:
         from ..review.store import review_status  # the review wing's public summary
     except ImportError:
         review_status = None
-    if review_status is not None and has_reviewed:
-        counts = dict(review_status(out_dir))
+    if review_status is not None and has_reviewed and (out_dir / "aligned.json").is_file():
+        counts = {k: v for k, v in dict(review_status(out_dir)).items() if isinstance(v, (int, bool))}
+        counts["counted_by"] = "pipeline.review"
     else:
-        pending = [s["id"] for s in transcript["segments"]
-                   if (s.get("review") or {}).get("status") not in ("reviewed", "approved", "accepted")]
-        counts = {"unreviewed_segments": len(pending)}
-    counts["unreviewed_total"] = sum(v for k, v in counts.items()
-                                     if "unreviewed" in k and k != "unreviewed_total" and isinstance(v, int))
+        pending = [s["id"] for s in transcript["segments"] if (s.get("review") or {}).get("status") != "reviewed"]
+        counts = {"segments": len(transcript["segments"]), "segments_unreviewed": len(pending),
+                  "counted_by": "reviewed.json" if has_reviewed else "aligned.json (no review)"}
+    counts["unreviewed_total"] = sum(int(counts.get(key) or 0) for key in BLOCKING)
     return counts
 
 
@@ -151,12 +156,10 @@ def load_run(out_dir: Path, config: Config, allow_unreviewed: bool = False) -> R
         raise PipelineError(f"{reviewed}: not found; run the review stage, or publish the unreviewed "
                             f"aligned.json with --allow-unreviewed")
     review = review_summary(out_dir, transcript, name == "reviewed.json")
-    if name == "aligned.json":
-        review["unreviewed_segments"] = len(transcript["segments"])
-        review["unreviewed_total"] = max(review["unreviewed_total"], len(transcript["segments"]))
     if review["unreviewed_total"] and not allow_unreviewed:
-        raise PipelineError(f"{out_dir}: {review['unreviewed_total']} segment(s) or report section(s) are not "
-                            f"reviewed yet; finish the review, or publish anyway with --allow-unreviewed")
+        raise PipelineError(f"{out_dir}: {review['unreviewed_total']} segment(s), report section(s) or edit "
+                            f"conflict(s) are not reviewed yet; finish the review, or publish anyway with "
+                            f"--allow-unreviewed")
     review.update(source=name, allowed_unreviewed=bool(allow_unreviewed and review["unreviewed_total"]))
 
     translations_path = out_dir / "translations.json"
