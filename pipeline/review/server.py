@@ -112,16 +112,25 @@ class Guard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return await _send_json(send, 413, f"request body larger than {self.max_body} bytes")
-        received = 0
+        receive_app = receive
+        if scope["method"] not in ("GET", "HEAD"):  # bodies are small: read whole, counting as they stream
+            body, more = b"", True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > self.max_body:
+                    return await _send_json(send, 413, f"request body larger than {self.max_body} bytes")
+            replayed = False
 
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _TooLarge()
-            return message
+            async def receive_app():
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
 
         set_cookie = self._token_ok(from_query) and from_cookie != self.token
 
@@ -134,14 +143,7 @@ class Guard:
                 message = {**message, "headers": [*message.get("headers", []), *(h for h in extra if h[0] not in names)]}
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except _TooLarge:
-            await _send_json(send, 413, f"request body larger than {self.max_body} bytes")
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, receive_app, guarded_send)
 
 
 def _inside(path: Path, root: Path) -> Path | None:

@@ -1,5 +1,5 @@
 // The review page. Plain JS, no build step. Every text from the transcript is set with
-// textContent (never innerHTML), so a segment that says <script> shows as text.
+// textContent (never parsed as HTML), so a segment that says <script> shows as text.
 "use strict";
 
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
