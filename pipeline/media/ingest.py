@@ -66,7 +66,8 @@ def probe(path: Path) -> ProbeResult:
     if path.stat().st_size == 0:
         raise PipelineError(f"recording {path}: file is empty (0 bytes)")
     try:
-        info = ffmpeg.probe(str(path))
+        # Absolute: a relative name starting with "-" would reach ffprobe as an option.
+        info = ffmpeg.probe(str(path.absolute()))
     except ffmpeg.Error as e:
         raise PipelineError(
             f"recording {path}: not a media file ffmpeg can read ({_first_error_line(e.stderr)})"
@@ -149,7 +150,7 @@ def _expected_duration(probed: ProbeResult, track: Track) -> float | None:
 def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
     """Decode one track to a 16 kHz mono WAV at ``target`` (atomically); return its duration."""
     expected_s = _expected_duration(probed, track)
-    stream = ffmpeg.input(str(probed.path))[f"a:{track.stream}"]
+    stream = ffmpeg.input(str(probed.path.absolute()))[f"a:{track.stream}"]
     # Passed as a raw -af option: ffmpeg-python's filter() would escape the '=' inside pan's spec.
     channel_filter = {"af": f"pan=mono|c0=c{track.channel}"} if track.channel is not None else {}
     with atomic_path(target) as tmp:
@@ -176,9 +177,28 @@ def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
     return duration_s
 
 
+OGG_TAIL_BYTES = 65536  # an Ogg page is at most ~64 KB, so the last page header lies in this tail
+
+
+def ogg_stream_finished(path: Path) -> bool:
+    """True when the file's last Ogg page carries the end-of-stream flag (RFC 3533 requires it).
+
+    A cut-off Ogg/Opus file decodes without any error and ffprobe reads its duration from the
+    last page that survived, so the duration cannot reveal the cut; the missing flag does.
+    """
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - OGG_TAIL_BYTES))
+        tail = f.read()
+    last = tail.rfind(b"OggS")
+    return last >= 0 and last + 5 < len(tail) and bool(tail[last + 5] & 0x04)
+
+
 def _check_complete(probed: ProbeResult, track: Track, decoded_s: float, expected_s: float | None) -> None:
     if decoded_s <= 0:
         raise PipelineError(f"recording {probed.path}: audio stream {track.stream} is empty (0 s of audio)")
+    if "ogg" in probed.format_name.split(",") and not ogg_stream_finished(probed.path):
+        raise PipelineError(f"recording {probed.path}: truncated: the Ogg stream has no end-of-stream page "
+                            f"(the file was cut short after {decoded_s:.1f} s)")
     if expected_s is None:
         return
     missing_s = expected_s - decoded_s

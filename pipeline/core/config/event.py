@@ -61,9 +61,11 @@ class Event(Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> "Event":
         ids = [p.id for p in self.people]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"person id {duplicates[0]!r} is defined more than once")
+        seen: set[str] = set()
+        for person_id in ids:  # one pass: a long agenda must not take quadratic time
+            if person_id in seen:
+                raise ValueError(f"person id {person_id!r} is defined more than once")
+            seen.add(person_id)
         owners: dict[str, str] = {}
         for person in self.people:
             for variant in [person.name.en, person.name.ja, *person.aliases]:
@@ -74,7 +76,7 @@ class Event(Strict):
             if not session.people:
                 raise ValueError(f"session {session.id!r} has no people")
             for slot in session.people:
-                if slot.person not in ids:
+                if slot.person not in seen:
                     raise ValueError(
                         f"session {session.id!r} names person {slot.person!r}, "
                         f"who is not in event.people (known: {', '.join(ids) or 'none'})"

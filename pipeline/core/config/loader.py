@@ -48,7 +48,14 @@ def load_config(path: str | Path) -> Config:
     if not path.is_file():
         raise PipelineError(f"config {path}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise PipelineError(f"config {path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from e
+    except OSError as e:
+        raise PipelineError(f"config {path}: cannot read ({e.strerror})") from e
+    try:
+        # The C loader: a large agenda (thousands of people, a long glossary) loads in a second.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise PipelineError(f"config {path}: not valid YAML: {str(e).splitlines()[0]}") from e
     if not isinstance(data, dict):
@@ -57,11 +64,47 @@ def load_config(path: str | Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as e:
         raise PipelineError(_format_error(path, e.errors()[0])) from e
+    _check_enrollment(path, config)
+    _check_model(path, config)
+    return config
+
+
+def _check_enrollment(path: Path, config: Config) -> None:
+    import soundfile
+
     for person in config.event.people:
         for clip in person.enrollment:
-            if not (path.parent / clip).is_file():
-                raise PipelineError(f"{path}: event.people[{person.id}].enrollment: file not found: {path.parent / clip}")
-    return config
+            where = f"{path}: event.people[{person.id}].enrollment"
+            clip_path = path.parent / clip
+            if not clip_path.is_file():
+                raise PipelineError(f"{where}: file not found: {clip_path}")
+            try:
+                soundfile.info(str(clip_path))
+            except (RuntimeError, soundfile.LibsndfileError) as e:
+                raise PipelineError(f"{where}: {clip_path} is not an audio file soundfile can read "
+                                    f"(WAV, FLAC, OGG): {str(e).splitlines()[0]}") from e
+
+
+# Model names the Whisper libraries know; anything else is taken as a local path.
+WHISPER_MODEL_NAMES = {"tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en", "large",
+                       "large-v1", "large-v2", "large-v3", "large-v3-turbo", "turbo", "distil-large-v2",
+                       "distil-large-v3", "distil-medium.en", "distil-small.en"}
+
+
+def _check_model(path: Path, config: Config) -> None:
+    model = config.transcribe.model
+    if model in WHISPER_MODEL_NAMES or "/" not in model and not model.endswith((".pt", ".bin")):
+        return  # a name (possibly a hub repository id the user's engine can fetch)
+    candidates = [Path(model).expanduser(), path.parent / model]
+    if not any(c.exists() for c in candidates) and not _looks_like_repo_id(model):
+        raise PipelineError(f"{path}: transcribe.model: no such file or folder: {model} (give 'base' for the packaged "
+                            f"model, a Whisper model name, or an existing local path)")
+
+
+def _looks_like_repo_id(model: str) -> bool:
+    """'Systran/faster-whisper-small' style names, which faster-whisper can fetch given a network."""
+    parts = model.split("/")
+    return len(parts) == 2 and all(parts) and not model.startswith((".", "~")) and not Path(parts[0]).exists()
 
 
 def section(config: Config, dotted: str):
