@@ -139,6 +139,17 @@ class Review:
         ingest = self._optional("ingest.json") or {}
         self.tracks = {t["name"]: t for t in ingest.get("tracks", []) if isinstance(t, dict) and "name" in t}
         self.stamp, self.journal = self._stamp(), self._journal_stamp()
+        self.title = self._event_title()
+
+    def _event_title(self):
+        """The event's title from the run's config (aligned.json does not carry it)."""
+        from ..core.config import load_config
+
+        config = (self._optional("manifest.json") or {}).get("config")
+        try:
+            return load_config(config).event.title.model_dump() if config else None
+        except (PipelineError, OSError, AttributeError):
+            return None
 
     def _optional(self, name: str):
         path = self.out_dir / name
@@ -231,7 +242,7 @@ class Review:
                 "voices": a.voices, "sessions": a.base.get("sessions", []), "floor": self.floor_track(),
                 "tracks": [{"name": n, "role": t.get("role"), "language": t.get("language")} for n, t in self.tracks.items()],
                 "interpretation": self.interpretation(), "report": self.report, "summary": self.summary(),
-                "low_confidence": LOW_CONFIDENCE, "title": a.base.get("title")}
+                "low_confidence": LOW_CONFIDENCE, "title": self.title}
 
     # -- changes -------------------------------------------------------------------------------
 

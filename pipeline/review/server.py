@@ -213,7 +213,10 @@ def make_app(out_dir: Path, token: str, allowed_hosts: set[str] | None = None) -
             return await call(request, name)
         return Route(path, endpoint, methods=[method], name=name)
 
-    routes = [Route("/", static), Route("/static/{name}", static), Route("/audio/{track}", audio),
+    def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
+    routes = [Route("/", static), Route("/favicon.ico", favicon), Route("/static/{name}", static), Route("/audio/{track}", audio),
               Route("/export/{name}", exported)]
     routes += [api_route(path, name, method) for (method, name), path in api.PATHS.items()]
     app = Starlette(routes=routes)

@@ -1,0 +1,260 @@
+"""The review app, measured.
+
+  python benchmarks/review_app.py browser --source OUT   # 3-hour transcript: load, scroll, save round-trip
+  python benchmarks/review_app.py rerun --source OUT     # edits, then a re-run with vad.min_silence_ms 400
+  python benchmarks/review_app.py screenshot --source OUT --to docs/review-screenshot.png
+
+OUT is a run of the demo up to ``align`` (e.g. ``outputs/demo``); it is copied, never changed.
+
+browser: the demo's utterances are repeated, shifted in time, to ~3,000 segments over 3 hours
+(a stand-in audio file of that length is written as silence); Chromium (Debian's) opens the
+page; we time the page from navigation until every segment is rendered, then scrolling through
+the whole transcript in steps of one screen with a frame drawn at each step, then the save
+round-trip (fetch to the JSON answer) of text edits, median and worst of 20.
+
+rerun: an editor's session on the demo is simulated through the app's own handlers (word
+corrections, speaker changes, a voice reassignment, splits, merges, reviewed marks,
+translations), the pipeline is re-run from ``vad`` with ``vad.min_silence_ms: 400``, and the
+edits are applied to the new transcript: how many were placed where they were made, placed
+again elsewhere, already in the new transcript, or listed as conflicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.core.storage import read_json, write_json  # noqa: E402
+from pipeline.review import api  # noqa: E402
+from pipeline.review.apply import build  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"]
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".work", ".lock", "review"))
+    return target
+
+
+def long_transcript(source: Path, target: Path, segments_wanted: int = 3000, hours: float = 3.0) -> Path:
+    """The demo's utterances repeated to ``segments_wanted`` segments over ``hours`` hours."""
+    copy_run(source, target)
+    aligned = read_json(source / "aligned.json")
+    diarization = read_json(source / "diarization.json")
+    base = [s for s in aligned["segments"] if s["track"] == "floor"]
+    period = aligned["duration_s"] + 5.0
+    copies = -(-segments_wanted // len(base))
+    segments, turns = [], []
+    for k in range(copies):
+        shift = k * period
+        for s in base:
+            if len(segments) >= segments_wanted:
+                break
+            moved = {**s, "id": f"seg-{len(segments):05d}", "start_s": round(s["start_s"] + shift, 3),
+                     "end_s": round(s["end_s"] + shift, 3),
+                     "words": [{**w, "start_s": round(w["start_s"] + shift, 3), "end_s": round(w["end_s"] + shift, 3)}
+                               for w in s.get("words", [])]}
+            segments.append(moved)
+        turns += [{**t, "start_s": t["start_s"] + shift, "end_s": t["end_s"] + shift} for t in diarization["turns"]]
+    duration = max(hours * 3600, segments[-1]["end_s"] + 1)
+    write_json(target / "aligned.json", {**aligned, "duration_s": duration, "segments": segments})
+    write_json(target / "diarization.json", {**diarization, "turns": turns})
+    with wave.open(str(target / "audio" / "floor.wav"), "wb") as w:  # 3 h of silence, 16 kHz 16-bit: ~345 MB
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        block = b"\x00\x00" * 16000 * 60
+        for _ in range(int(duration // 60) + 1):
+            w.writeframes(block)
+    return target
+
+
+def browser(source: Path, work: Path, segments: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.review.server import ServerThread
+
+    out = long_transcript(source, work / "long", segments)
+    figures = {"segments": segments}
+    with ServerThread(out) as server, sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1400, "height": 900})
+        started = time.perf_counter()
+        page.goto(server.url)
+        page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
+        figures["load_s"] = round(time.perf_counter() - started, 3)
+        figures["rows"] = page.locator(".seg").count()
+        figures["scroll_s"] = round(page.evaluate("""async () => {
+            const t0 = performance.now();
+            const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+            const step = innerHeight;
+            for (let y = 0; y < document.body.scrollHeight; y += step) { scrollTo(0, y); await frame(); }
+            scrollTo(0, document.body.scrollHeight); await frame();
+            return (performance.now() - t0) / 1000; }"""), 3)
+        figures["scroll_steps"] = page.evaluate("Math.ceil(document.body.scrollHeight / innerHeight)")
+        times = page.evaluate("""async (token) => {
+            const state = await (await fetch('/api/state', {headers: {'X-Review-Token': token}})).json();
+            const out = [];
+            for (let i = 0; i < 20; i++) {
+              const seg = state.segments[100 + i * 97];
+              const t0 = performance.now();
+              const r = await fetch(`/api/segments/${seg.id}/text`, {method: 'POST',
+                headers: {'X-Review-Token': token, 'Content-Type': 'application/json'},
+                body: JSON.stringify({text: seg.text + ' (checked)', version: seg.version, editor: 'bench'})});
+              await r.json();
+              out.push(performance.now() - t0);
+            }
+            return out; }""", server.token)
+        figures["save_ms_median"] = round(statistics.median(times), 1)
+        figures["save_ms_max"] = round(max(times), 1)
+        chromium.close()
+    return figures
+
+
+def simulate_editor(out: Path) -> dict:
+    """An editor's session through the app's handlers: every kind of edit, on many segments."""
+    review = api.Review(out)
+    floor = [review.applier.segments[i] for i in review.applier.order]
+    done = {"text": 0, "speaker": 0, "voice": 0, "split": 0, "merge": 0, "status": 0, "translation": 0}
+
+    def call(name, params, body):
+        status, payload = api.handle(review, "POST", name, params, {**body, "editor": "bench"})
+        if status == 200:
+            done[name] += 1
+        return status
+
+    def current(sid):
+        return review.applier.segments.get(sid)
+
+    for k, seg in enumerate(floor):
+        sid = seg["id"]
+        if k % 4 == 0 and current(sid):  # a word correction
+            text = current(sid)["text"]
+            if seg["language"] == "ja":
+                i = len(text) // 2
+                new = text[:i] + "〇" + text[i + 1:]
+            else:
+                words = text.split()
+                longest = max(range(len(words)), key=lambda j: len(words[j]))
+                words[longest] = words[longest].upper()
+                new = " ".join(words)
+            call("text", {"sid": sid}, {"text": new, "version": review.versions.get(f"seg:{sid}", 0)})
+        if k % 9 == 1 and current(sid):
+            call("speaker", {"sid": sid}, {"person": "smith", "version": review.versions.get(f"seg:{sid}", 0)})
+        if k % 5 == 2 and current(sid):
+            call("status", {"sid": sid}, {"status": "reviewed", "version": review.versions.get(f"seg:{sid}", 0)})
+        if k % 8 == 3 and current(sid):
+            call("translation", {"sid": sid}, {"language": "ja" if seg["language"] == "en" else "en",
+                                              "text": f"editor translation {k}",
+                                              "version": review.versions.get(f"seg:{sid}", 0)})
+    voice = next(v for v in review.applier.voices if sum(1 for x in review.applier.voice_of.values() if x == v) >= 3)
+    call("voice", {"voice": voice}, {"name": "Todd Willis"})
+    for k in (7, 30, 60):  # splits in the middle of long segments
+        seg = current(review.applier.order[k])
+        if seg and len(seg["text"]) > 20:
+            call("split", {"sid": seg["id"]}, {"offset": len(seg["text"]) // 2, "version": review.versions.get(f"seg:{seg['id']}", 0)})
+    for k in (15, 45, 70):
+        first_id = review.applier.order[k]
+        second_id = review.applier.order[k + 1]
+        call("merge", {"sid": first_id}, {"next_id": second_id, "version": review.versions.get(f"seg:{first_id}", 0),
+                                          "next_version": review.versions.get(f"seg:{second_id}", 0)})
+    review.store.close()
+    return done
+
+
+def rerun(source: Path, work: Path, min_silence_ms: int) -> dict:
+    import yaml
+
+    from pipeline.core.config import load_config
+    from pipeline.core.runner import run_pipeline
+
+    out = copy_run(source, work / "rerun")
+    made = simulate_editor(out)
+    before, _ = build(out)
+    manifest = read_json(out / "manifest.json")
+    config_path = Path(manifest["config"])
+    if not config_path.is_absolute():
+        config_path = ROOT / config_path
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    data.setdefault("vad", {})["min_silence_ms"] = min_silence_ms
+    changed = work / f"{config_path.stem}-vad{min_silence_ms}.yaml"  # (the demo config names no files beside it)
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    recording = Path(manifest["recording"])
+    recording = recording if recording.is_absolute() else ROOT / recording
+    old_segments = len(read_json(out / "aligned.json")["segments"])
+    started = time.time()
+    run_pipeline(recording, load_config(changed), changed, out, from_stage="vad", to_stage="align")
+    applier, versions = build(out)
+    summary = applier.artifact(versions)["review_summary"]
+    hows = [p.how for p in applier.placed.values()]
+    conflicts: dict[str, int] = {}
+    for c in summary["conflicts"]:
+        conflicts[c["kind"]] = conflicts.get(c["kind"], 0) + 1
+    return {"edits_made": made, "edits_in_force": len(before.placed) + len(before.conflicts),
+            "segments_before": old_segments, "segments_after": len(read_json(out / "aligned.json")["segments"]),
+            "rerun_s": round(time.time() - started, 1),
+            "placed_where_made": hows.count("exact"), "placed_again": hows.count("reattached"),
+            "already_in_new_transcript": hows.count("already"), "conflicts": len(summary["conflicts"]),
+            "conflicts_by_kind": conflicts}
+
+
+def screenshot(source: Path, work: Path, target: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.review.server import ServerThread
+
+    out = copy_run(source, work / "shot")
+    review = api.Review(out)
+    segs = [review.applier.segments[i] for i in review.applier.order]
+    for seg in segs[:12]:
+        api.handle(review, "POST", "status", {"sid": seg["id"]}, {"status": "reviewed", "version": 0, "editor": "Ann"})
+    review.store.close()
+    with ServerThread(out) as server, sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(server.url)
+        page.wait_for_selector("body[data-loaded='1']")
+        page.fill("#editor", "Ann")
+        page.dispatch_event("#editor", "change")
+        target_seg = segs[14]
+        page.locator(f"#row-{target_seg['id']} button.time").click()
+        page.wait_for_function("document.getElementById('audio').readyState >= 1")
+        page.locator(f"#row-{target_seg['id']}").scroll_into_view_if_needed()
+        page.evaluate("scrollBy(0, -200)")
+        page.locator(f"#row-{target_seg['id']} button.history").click()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(target))
+        chromium.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["browser", "rerun", "screenshot"])
+    parser.add_argument("--source", type=Path, default=ROOT / "outputs" / "demo")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/review-bench"))
+    parser.add_argument("--segments", type=int, default=3000)
+    parser.add_argument("--min-silence-ms", type=int, default=400)
+    parser.add_argument("--to", type=Path, default=ROOT / "docs" / "review-screenshot.png")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.mode == "browser":
+        print(json.dumps(browser(args.source, args.work, args.segments), indent=2))
+    elif args.mode == "rerun":
+        print(json.dumps(rerun(args.source, args.work, args.min_silence_ms), indent=2, ensure_ascii=False))
+    else:
+        screenshot(args.source, args.work, args.to)
+        print(args.to)
+
+
+if __name__ == "__main__":
+    main()
