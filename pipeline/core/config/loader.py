@@ -7,6 +7,7 @@ is allowed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,6 +31,9 @@ class Config(Strict):
     llm: LlmSettings = LlmSettings()
     translate: TranslateSettings = TranslateSettings()
     publish: PublishSettings = PublishSettings()
+    # CUDA where an engine's library can use it, else the CPU with one line saying why
+    # (pipeline/core/device.py). No stage lists it in its settings: CPU fingerprints do not change.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 def _format_error(path: Path, error: dict) -> str:
