@@ -4,8 +4,9 @@ SRT, and a chapters WebVTT of the agenda's sessions.
 Line rules are the broadcast norms, by the language the text is in: Japanese at most
 ``caption_line_width_ja`` full-width units a line (13; a half-width character counts half),
 English at most ``caption_line_chars_en`` characters (42); ``caption_max_lines`` lines a cue.
-The Japanese break points (after punctuation, after a particle that ends a phrase, at a change
-of script) are the ones the captions stage uses (``pipeline.text.captions``).
+Japanese breaks fall between words (SudachiPy morphemes), preferably after punctuation, then
+after a particle or auxiliary that ends a phrase; the punctuation that may not start a line is
+the captions stage's (``pipeline.text.captions``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..core.config import PublishSettings
-from ..text.captions import JA_BREAK_AFTER, JA_NO_LINE_START, JA_PARTICLES
+from ..text.captions import JA_BREAK_AFTER, JA_NO_LINE_START
 from .source import MISSING, Run, clock
 
 # The short mark a cue carries when the segment has no translation into the track's language.

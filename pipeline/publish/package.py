@@ -8,6 +8,7 @@ depends on the clock, the temporary folder's name or the order of a directory li
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -169,10 +170,11 @@ def _summary(run: Run, caption_counts: dict, audio_file: str) -> dict:
         "report": sorted(p.relative_to(run.out_dir).as_posix() for p in run.report_files),
         "inputs": inputs,
         "settings": run.config.publish.model_dump(mode="json"),
-        "software": _versions(),
+        "software": dict(_versions()),
     }
 
 
+@functools.lru_cache(maxsize=1)
 def _versions() -> dict:
     versions = {}
     for name in ("bagit", "iiif-prezi3", "python-docx", "webvtt-py", "srt"):

@@ -35,10 +35,6 @@ class Rendering:
     source: str                # original | machine | interpreter | editor | missing
     status: str = "ok"         # ok | needs_translation | missing
 
-    @property
-    def is_translation(self) -> bool:
-        return self.source not in (ORIGINAL, MISSING)
-
 
 @dataclass
 class Run:
