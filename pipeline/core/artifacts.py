@@ -15,7 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import PipelineError
 from .storage import read_json
 
-SCHEMA_VERSION = 2
+# The schema version of each artifact this pipeline writes; bump one when its shape changes.
+SCHEMA_VERSIONS: dict[str, int] = {"ingest.json": 1, "vad.json": 1, "transcript.json": 2, "diarization.json": 1,
+                                   "aligned.json": 2}
+
+
+SCHEMA_VERSION = 1  # the version of an artifact that registers none
+
+
+def schema_version(name: str) -> int:
+    return SCHEMA_VERSIONS.get(name, SCHEMA_VERSION)
 
 
 class Open(BaseModel):
@@ -68,7 +77,6 @@ class VadArtifact(Open):
 
 
 class TranscriptArtifact(Open):
-    schema_version: int
     duration_s: float
     languages: list[str]
     tracks: list[Open]
@@ -103,9 +111,10 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
-def register(name: str, schema: type[BaseModel]) -> None:
+def register(name: str, schema: type[BaseModel], version: int = 1) -> None:
     """Later stages (translate, report, ...) add their artifact's schema here."""
     SCHEMAS[name] = schema
+    SCHEMA_VERSIONS[name] = version
 
 
 def read_artifact(path: Path) -> dict:
@@ -123,6 +132,10 @@ def read_artifact(path: Path) -> dict:
         return data
     if not isinstance(data, dict):
         raise PipelineError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    found = data.get("schema_version", schema_version(path.name))
+    if found != schema_version(path.name):
+        raise PipelineError(f"{path}: schema version {found!r}, but this pipeline reads version "
+                            f"{schema_version(path.name)}; run the stage that writes it again")
     try:
         schema.model_validate(data)
     except ValidationError as e:

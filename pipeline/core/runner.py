@@ -183,7 +183,9 @@ def _run_stage(stage: Stage, recording: Path, config: Config, config_path: Path,
                       "fingerprint": print_, "settings": settings, "inputs": inputs, "models": output.models}
         # No timestamp inside the artifact: a re-run that produces the same content produces the
         # same bytes, so the stages after it stay skipped. When it was made lives in the manifest.
-        write_json(out_dir / stage.writes, {**output.artifact, "provenance": provenance})
+        # The runner stamps the schema version, so every artifact carries the one read_artifact expects.
+        write_json(out_dir / stage.writes, {**output.artifact, "schema_version": artifacts.schema_version(stage.writes),
+                                            "provenance": provenance})
         outputs = {stage.writes: sha256_of(out_dir / stage.writes)}
         outputs.update({relative: side_file_stamp(out_dir / relative) for relative in output.files})
         elapsed_s = round(time.time() - started, 2)
