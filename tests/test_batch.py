@@ -161,3 +161,13 @@ def test_device_probe_on_this_machine_never_raises():
     for library in ("ctranslate2", "torch", "llama_cpp"):
         count, why = device.cuda_devices(library)
         assert count >= 0 and (count or why)
+
+
+def test_device_setting_defaults_to_auto_and_stays_out_of_fingerprints(tmp_path):
+    from pipeline.core.config import load_config
+
+    assert load_config(write_config(tmp_path / "c.yaml")).device == "auto"
+    assert load_config(write_config(tmp_path / "g.yaml", extra="device: cpu\n")).device == "cpu"
+    with pytest.raises(PipelineError, match="device"):
+        load_config(write_config(tmp_path / "bad.yaml", extra="device: gpu\n"))
+    assert not any("device" in s for stage in STAGES for s in stage.settings)
