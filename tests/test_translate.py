@@ -105,9 +105,9 @@ def test_a_killed_run_resumes_after_its_last_finished_batch(setup, monkeypatch):
 def test_a_rerun_after_an_edit_translates_only_the_changed_segment(setup, monkeypatch):
     config_path, out = setup
     run_translate(config_path, out, FakeLLM(), monkeypatch)
-    aligned = read_json(out / "aligned.json")
+    aligned = read_json(out / "reviewed.json")
     aligned["segments"][2]["text"] = "研究の国際協力は非常に重要です。"
-    write_json(out / "aligned.json", aligned)
+    write_json(out / "reviewed.json", aligned)
     again = FakeLLM()
     run_translate(config_path, out, again, monkeypatch)
     assert again.lines_seen == ["研究の国際協力は非常に重要です。"]
@@ -132,12 +132,12 @@ def test_unreachable_endpoint_is_one_line_and_earlier_outputs_untouched(setup):
                                               from_stage="translate", to_stage="translate")
     config_path.write_text(CONFIG + "llm: {engine: openai-compatible, base_url: 'http://127.0.0.1:9/v1', "
                            "model: m, timeout_s: 2}\n", encoding="utf-8")
-    before = sha256_of(out / "aligned.json")
+    before = sha256_of(out / "reviewed.json")
     with pytest.raises(PipelineError) as error:
         run_translate_real()
     assert "cannot reach http://127.0.0.1:9/v1/models" in str(error.value)
     assert "\n" not in str(error.value)
-    assert sha256_of(out / "aligned.json") == before
+    assert sha256_of(out / "reviewed.json") == before
     assert not (out / "translations.json").exists()
 
 

@@ -52,11 +52,11 @@ def write_aligned(out_dir: Path, texts=TEXTS) -> Path:
         segments.append({"id": f"seg-{i:05d}", "track": "floor", "start_s": 5.0 * i, "end_s": 5.0 * i + 4.0,
                          "language": language, "text": text, "words": [], "speaker": speaker,
                          "speaker_name": names, "session": "opening"})
-    aligned = {"schema_version": 2, "duration_s": 5.0 * len(texts), "languages": ["en", "ja"],
+    aligned = {"schema_version": 1, "duration_s": 5.0 * len(texts), "languages": ["en", "ja"],
                "tracks": [{"name": "floor"}], "segments": segments, "voices": {}, "people": {}, "sessions": []}
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "aligned.json", aligned)
-    return out_dir / "aligned.json"
+    write_json(out_dir / "reviewed.json", aligned)
+    return out_dir / "reviewed.json"
 
 
 _LINE = re.compile(r"^(\d+)\. (?:\([^)]*\) )?(.*)$")

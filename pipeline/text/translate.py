@@ -36,8 +36,8 @@ from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute
 
-# The artifact this stage reads: one line to switch when the review stage exists.
-INPUT = "aligned.json"
+# The artifact this stage reads (the review stage's output; same segment shape as aligned.json).
+INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
@@ -286,6 +286,10 @@ def _append_jsonl(path: Path, rows: list[dict]) -> None:
 
 # --- the stage ------------------------------------------------------------------------------
 
+def _edited(unit: Unit) -> str | None:
+    return ((unit.segment.get("review") or {}).get("translation") or {}).get(unit.target) or None
+
+
 def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path) -> tuple[dict, dict]:
     """Translations by segment id and target language, plus counters."""
     glossary = Glossary.from_event(config.event) if config.translate.glossary else Glossary([])
@@ -304,7 +308,7 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
     with progress(len(units), "translate", unit="lines") as bar:
         for batch in batches:
             key = (batch[0].source, batch[0].target, batch[0].segment.get("session"))
-            todo = [u for u in batch if translator.cache_key(u) not in cache]
+            todo = [u for u in batch if translator.cache_key(u) not in cache and not _edited(u)]
             if todo:
                 first, last = order[todo[0].id], order[todo[-1].id]
                 before = segments[max(0, first - context_n):first] if context_n else []
@@ -317,9 +321,15 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
                 cache.update({row["key"]: row["record"] for row in rows})
                 counters["batches"] += 1
                 counters["translated"] += len(todo)
-            counters["from_cache"] += len(batch) - len(todo)
+            counters["from_cache"] += sum(1 for u in batch if u not in todo and not _edited(u))
+            counters["from_editor"] = counters.get("from_editor", 0) + sum(1 for u in batch if _edited(u))
             for unit in batch:
-                record = cache[translator.cache_key(unit)]
+                edited = _edited(unit)
+                if edited:  # an editor's translation wins over the machine's and is not checked again
+                    record = {"text": edited, "source": "editor", "engine": None, "model": None,
+                              "glossary_hits": [], "checks": {}, "status": "ok"}
+                else:
+                    record = cache[translator.cache_key(unit)]
                 results.setdefault(unit.id, {})[unit.target] = record
                 if record["status"] == "ok":
                     memory.setdefault(key, []).append((unit.segment["text"].strip(), record["text"]))
@@ -337,7 +347,7 @@ def run_stage(ctx: StageContext) -> StageOutput:
     targets = [l for l in ctx.config.event.languages]
     if len(targets) < 2:
         message("translate: the event has one language; nothing to translate")
-        return StageOutput({"schema_version": artifacts.SCHEMA_VERSION, "segments": {}, "interpretation": {}})
+        return StageOutput({"segments": {}, "interpretation": {}})
     llm = load_llm(ctx.config.llm)
     results, counters = translate_segments(segments, ctx.config, llm, ctx.out_dir, ctx.work_dir)
     links = {}
@@ -351,7 +361,7 @@ def run_stage(ctx: StageContext) -> StageOutput:
         counters["llm_calls"] = usage["calls"]
     if counters["needs_translation"]:
         message(f"translate: {counters['needs_translation']} line(s) marked needs_translation for the editor")
-    artifact = {"schema_version": artifacts.SCHEMA_VERSION, "segments": results, "interpretation": links}
+    artifact = {"segments": results, "interpretation": links}
     return StageOutput(artifact, models={"llm": llm.describe()}, counters=counters)
 
 
@@ -372,7 +382,6 @@ class InterpretationLink(artifacts.Open):
 
 
 class TranslationsArtifact(artifacts.Open):
-    schema_version: int
     segments: dict[str, dict[str, TranslationRecord]]
     interpretation: dict[str, InterpretationLink] = {}
 
