@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import shutil
 import subprocess
@@ -53,7 +54,7 @@ def long_copy(demo: Path, scratch: Path, hours: float) -> Path:
     translations = json.loads((demo / "translations.json").read_text(encoding="utf-8")) \
         if (demo / "translations.json").is_file() else {"segments": {}}
     period = transcript["duration_s"]
-    rounds = max(1, int(hours * 3600 // period))
+    rounds = max(1, math.ceil(hours * 3600 / period))
     segments, sessions, translated = [], [], {}
     for r in range(rounds):
         shift = r * period

@@ -60,7 +60,7 @@ def review_banner(run: Run, language: str) -> str:
 # ----------------------------------------------------------------------------------------- HTML
 
 CSS = """body{font-family:"Noto Sans","Noto Sans CJK JP",sans-serif;margin:2rem auto;max-width:80rem;line-height:1.5}
-table{border-collapse:collapse;width:100%}td,th{border-top:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}
+table{border-collapse:collapse;width:100%;table-layout:fixed}th:nth-child(1){width:5.5rem}th:nth-child(2){width:14rem}td,th{border-top:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}
 td.time{white-space:nowrap;font-family:monospace}.note{color:#666;font-size:.85em}.missing{color:#8a4b00}
 .banner{background:#fff3cd;padding:.5rem}h2 time{font-size:.7em;color:#555}"""
 

@@ -19,17 +19,20 @@ def viewer_data(run: Run, audio_path: str) -> dict:
     languages = run.languages
     segments = []
     for segment in run.segments:
-        texts, notes = {}, {}
+        texts, notes, absent = {}, {}, []
         for language in languages:
             rendering = run.text(segment, language)
-            texts[language] = MISSING_NOTE[language] if rendering.source == "missing" else rendering.text
-            notes[language] = note(rendering, language)
+            missing = rendering.source == "missing"
+            texts[language] = MISSING_NOTE[language] if missing else rendering.text
+            notes[language] = "" if missing else note(rendering, language)
+            if missing:
+                absent.append(language)
         segments.append({
             "id": segment["id"], "start": round(segment["start_s"], 3), "end": round(segment["end_s"], 3),
             "clock": clock(segment["start_s"]), "language": segment["language"],
             "session": segment.get("session"),
             "speaker": {l: run.speaker_name(segment, l) for l in languages},
-            "text": texts, "note": notes,
+            "text": texts, "note": notes, "missing": absent,
         })
     sessions = [{"id": s["id"], "start": s["start_s"], "title": {l: (s.get("title") or {}).get(l) or s["id"] for l in languages}}
                 for s in run.sessions]
@@ -69,7 +72,8 @@ audio{width:100%}
 .controls{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center}
 .controls button[aria-pressed=true]{font-weight:bold;background:#dde}
 main{display:flex;gap:1rem;padding:0 1rem}
-#transcript{flex:3}#side{flex:1;min-width:14rem}
+#transcript{flex:3}#side{flex:1;min-width:14rem;position:sticky;top:9rem;align-self:flex-start;max-height:calc(100vh - 10rem);overflow:auto}
+.missing{color:#8a4b00;font-style:italic}
 .seg{display:grid;grid-template-columns:6rem 1fr;gap:.5rem;padding:.3rem;border-radius:.3rem;cursor:pointer}
 .seg.now{background:#fff6c8}.seg .who{font-weight:bold}.seg .texts{display:grid;gap:.2rem}
 .note{color:#666;font-size:.85em}.hidden{display:none}
@@ -126,7 +130,7 @@ function render() {
     left.appendChild(el("div", {class: "who"}, seg.speaker[DATA.languages[0]]));
     const texts = el("div", {class: "texts"});
     for (const l of DATA.languages) {
-      const p = el("p", {lang: l, "data-lang": l}, seg.text[l]);
+      const p = el("p", {lang: l, "data-lang": l, class: seg.missing.includes(l) ? "missing" : ""}, seg.text[l]);
       if (seg.note[l]) p.appendChild(el("span", {class: "note"}, " (" + seg.note[l] + ")"));
       p.style.margin = "0";
       texts.appendChild(p);
@@ -157,6 +161,7 @@ function search(query) {
   let found = 0;
   for (const seg of DATA.segments) {
     for (const l of DATA.languages) {
+      if (seg.missing.includes(l)) continue;
       const text = seg.text[l];
       const at = fold(text).indexOf(q);
       if (at < 0) continue;
