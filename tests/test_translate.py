@@ -169,3 +169,34 @@ def test_translations_schema_refuses_a_damaged_artifact(setup, monkeypatch):
     (out / "translations.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(PipelineError, match="not a valid translations artifact"):
         read_artifact(out / "translations.json")
+
+
+def test_captions_per_language_and_bilingual_from_translations(setup, monkeypatch):
+    import webvtt
+
+    config_path, out = setup
+    run_translate(config_path, out, FakeLLM(), monkeypatch)
+    run_pipeline(config_path, load_config(config_path), config_path, out, from_stage="captions", to_stage="captions")
+    en = webvtt.read(str(out / "captions" / "captions.en.vtt")).captions
+    ja = webvtt.read(str(out / "captions" / "captions.ja.vtt")).captions
+    both = webvtt.read(str(out / "captions" / "captions.bilingual.vtt")).captions
+    en_text, ja_text = " ".join(c.text for c in en), "".join(c.text for c in ja)
+    assert "This is the translated sentence" in en_text and "Export controls" in en_text
+    assert "城山です" not in en_text and "Thank you" not in ja_text
+    assert "これは翻訳された文です" in ja_text and "輸出管理" in ja_text
+    assert any("城山です" in c.text and "This is the translated" in c.text for c in both)
+    assert all(c.start_in_seconds < c.end_in_seconds for c in en + ja + both)
+    # The original captions keep their behaviour.
+    assert (out / "captions" / "captions.vtt").is_file()
+
+
+def test_editor_translation_wins_and_is_not_sent_to_the_engine(setup, monkeypatch):
+    config_path, out = setup
+    reviewed = read_json(out / "reviewed.json")
+    reviewed["segments"][0]["review"] = {"status": "reviewed", "translation": {"en": "I am Shiroyama, from Tokyo."}}
+    write_json(out / "reviewed.json", reviewed)
+    fake = FakeLLM()
+    result = run_translate(config_path, out, fake, monkeypatch)
+    assert result["segments"]["seg-00000"]["en"] == {**result["segments"]["seg-00000"]["en"],
+                                                     "text": "I am Shiroyama, from Tokyo.", "source": "editor"}
+    assert TEXTS[0][1] not in fake.lines_seen

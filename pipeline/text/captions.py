@@ -223,10 +223,93 @@ def run(transcript: dict, settings: CaptionSettings, out_dir: Path) -> dict:
     return {"cues": len(cues), "files": files}
 
 
+# --- captions per language, from the translate stage's output --------------------------------
+
+def _usable_translation(translations: dict, segment: dict, language: str) -> str | None:
+    """The translation to show: checked machine output, an editor's, or the interpreter's."""
+    record = (translations.get("segments", {}).get(segment["id"]) or {}).get(language)
+    if record and record.get("text") and (record.get("status") == "ok" or record.get("checks", {}).get("target_script")):
+        return record["text"].strip()
+    return None
+
+
+def _translated_segment(segment: dict, text: str, language: str) -> dict:
+    """A segment in ``language`` whose words are spread evenly over the source's time span."""
+    pieces = list(text.replace(" ", "")) if language == "ja" else text.split()
+    span = max(0.01, segment["end_s"] - segment["start_s"])
+    total = sum(len(p) for p in pieces) or 1
+    words, done = [], 0
+    for piece in pieces:
+        start = segment["start_s"] + span * done / total
+        done += len(piece)
+        words.append({"start_s": start, "end_s": segment["start_s"] + span * done / total,
+                      "text": piece if language == "ja" else " " + piece, "probability": 1.0})
+    return {**segment, "language": language, "text": text, "words": words}
+
+
+def language_cues(transcript: dict, translations: dict, language: str, settings: CaptionSettings,
+                  track: str = "floor") -> list[Cue]:
+    """Captions in one language: speech in that language as said, the rest translated."""
+    cues = []
+    for segment in transcript["segments"]:
+        if segment.get("track", "floor") != track:
+            continue
+        if segment["language"] == language:
+            cues.extend(segment_cues(segment, settings))
+            continue
+        text = _usable_translation(translations, segment, language)
+        if text:
+            cues.extend(segment_cues(_translated_segment(segment, text, language), settings))
+    return _no_overlap(cues)
+
+
+def bilingual_cues(transcript: dict, translations: dict, languages: list[str], settings: CaptionSettings,
+                   track: str = "floor") -> list[Cue]:
+    """Each cue of what was said, with the matching share of its translation below it."""
+    cues = []
+    for segment in transcript["segments"]:
+        if segment.get("track", "floor") != track:
+            continue
+        target = next((l for l in languages if l != segment["language"]), None)
+        text = _usable_translation(translations, segment, target) if target else None
+        said = segment_cues(segment, settings)
+        if not text or not said:
+            cues.extend(said)
+            continue
+        rendered = _translated_segment(segment, text, target)["words"]
+        for cue in said:
+            inside = [w["text"].strip() for w in rendered if cue.start_s - 1e-6 <= (w["start_s"] + w["end_s"]) / 2 <= cue.end_s + 1e-6]
+            if cue is said[-1]:
+                inside = [w["text"].strip() for w in rendered if (w["start_s"] + w["end_s"]) / 2 >= cue.start_s - 1e-6]
+            lines = cue.lines + (break_lines(inside, target, settings) if inside else [])
+            cues.append(Cue(cue.start_s, cue.end_s, lines, segment["language"], cue.speaker))
+    return _no_overlap(cues)
+
+
+def run_translated(transcript: dict, translations: dict, languages: list[str], settings: CaptionSettings,
+                   out_dir: Path) -> list[str]:
+    """captions.<lang>.<fmt> per event language and captions.bilingual.<fmt>."""
+    files = []
+    sets = {language: language_cues(transcript, translations, language, settings) for language in languages}
+    sets["bilingual"] = bilingual_cues(transcript, translations, languages, settings)
+    for name, cues in sets.items():
+        for fmt in settings.formats:
+            target = out_dir / "captions" / f"captions.{name}.{fmt}"
+            WRITERS[fmt](cues, target)
+            files.append(str(target.relative_to(out_dir)))
+    return files
+
+
 def run_stage(ctx: StageContext) -> StageOutput:
     artifact = run(ctx.inputs["reviewed.json"], ctx.config.captions, ctx.out_dir)
+    translations = ctx.inputs.get("translations.json")
+    if translations and len(ctx.config.event.languages) > 1:
+        extra = run_translated(ctx.inputs["reviewed.json"], translations, list(ctx.config.event.languages),
+                               ctx.config.captions, ctx.out_dir)
+        artifact["files"] = artifact["files"] + extra
     return StageOutput(artifact, counters={"cues": artifact["cues"]}, files=artifact["files"])
 
 
-STAGE = Stage("captions", 4, ("captions",), ("reviewed.json",), "captions.json", run_stage,
-              description="SRT and WebVTT captions with speaker names")
+STAGE = Stage("captions", 5, ("captions", "event.languages"), ("reviewed.json",), "captions.json", run_stage,
+              description="SRT and WebVTT captions with speaker names; per language and bilingual once translated",
+              reads_optional=("translations.json",))
