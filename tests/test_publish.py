@@ -324,3 +324,23 @@ def test_bad_translations_file_is_named(tmp_path):
     (out / "translations.json").write_text('{"segments": []}', encoding="utf-8")
     with pytest.raises(PipelineError, match="translations.json: 'segments' must map"):
         publish(out, load_config(config), tmp_path / "package")
+
+
+def test_report_files_and_the_original_recording_go_into_the_package(tmp_path):
+    out, config = make_run(tmp_path)
+    (out / "report.json").write_text('{"sections": []}', encoding="utf-8")
+    (out / "report").mkdir()
+    (out / "report" / "report.ja.html").write_text("<p>報告</p>", encoding="utf-8")
+    original = tmp_path / "Recording.M4A"
+    original.write_bytes(b"original bytes")
+    (out / "ingest.json").write_text(json.dumps({"recording": str(original)}), encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'publish: {organizer: "Test Institute", rights: "CC BY 4.0"}',
+        'publish: {organizer: "Test Institute", rights: "CC BY 4.0", include_original_audio: true, audio_codec: opus}'),
+        encoding="utf-8")
+    summary = publish(out, load_config(config), tmp_path / "package")
+    data = tmp_path / "package" / "data"
+    assert (data / "report" / "report.json").is_file() and (data / "report" / "report.ja.html").is_file()
+    assert (data / "audio" / "original.m4a").read_bytes() == b"original bytes"
+    assert summary["audio"] == "audio/recording.opus" and (data / "audio" / "recording.opus").stat().st_size > 0
+    assert "report.json" in summary["inputs"]
