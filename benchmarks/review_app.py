@@ -94,14 +94,29 @@ def browser(source: Path, work: Path, segments: int) -> dict:
         page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
         figures["load_s"] = round(time.perf_counter() - started, 3)
         figures["rows"] = page.locator(".seg").count()
-        figures["scroll_s"] = round(page.evaluate("""async () => {
-            const t0 = performance.now();
+        figures["in_page_load_ms"] = round(page.evaluate("window.reviewLoadedMs"), 1)
+        figures.update(page.evaluate("""async () => {
             const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-            const step = innerHeight;
-            for (let y = 0; y < document.body.scrollHeight; y += step) { scrollTo(0, y); await frame(); }
-            scrollTo(0, document.body.scrollHeight); await frame();
-            return (performance.now() - t0) / 1000; }"""), 3)
-        figures["scroll_steps"] = page.evaluate("Math.ceil(document.body.scrollHeight / innerHeight)")
+            const settle = async () => { await frame(); await frame(); };
+            const drawn = () => document.querySelectorAll('.seg:not(.stub)').length;
+            const jump = async (y) => { const t0 = performance.now(); scrollTo(0, y); await settle();
+                                        return performance.now() - t0; };
+            const out = {};
+            out.jump_to_middle_ms = Math.round(await jump(document.body.scrollHeight / 2));
+            out.jump_to_end_ms = Math.round(await jump(document.body.scrollHeight));
+            await jump(0);
+            const frames = [];
+            const t0 = performance.now();
+            for (let y = 0; y < document.body.scrollHeight; y += innerHeight) {
+              const f0 = performance.now(); scrollTo(0, y); await frame(); frames.push(performance.now() - f0);
+            }
+            out.scroll_whole_transcript_s = Math.round(performance.now() - t0) / 1000;
+            out.scroll_screens = frames.length;
+            frames.sort((a, b) => a - b);
+            out.scroll_frame_ms_median = Math.round(frames[frames.length >> 1] * 10) / 10;
+            out.scroll_frame_ms_p95 = Math.round(frames[Math.floor(frames.length * 0.95)] * 10) / 10;
+            out.rows_drawn_after_scrolling = drawn();
+            return out; }"""))
         times = page.evaluate("""async (token) => {
             const state = await (await fetch('/api/state', {headers: {'X-Review-Token': token}})).json();
             const out = [];
@@ -172,15 +187,24 @@ def simulate_editor(out: Path) -> dict:
     return done
 
 
-def rerun(source: Path, work: Path, min_silence_ms: int) -> dict:
+def rerun(source: Path, work: Path, min_silence_ms: int, resume: bool = False) -> dict:
     import yaml
 
     from pipeline.core.config import load_config
     from pipeline.core.runner import run_pipeline
 
-    out = copy_run(source, work / "rerun")
-    made = simulate_editor(out)
-    before, _ = build(out)
+    out = work / "rerun"
+    if resume and (out / "review" / "edits.sqlite").exists():  # an interrupted re-run: edits made, go on
+        made = json.loads((work / "edits-made.json").read_text())
+    else:
+        copy_run(source, out)
+        made = simulate_editor(out)
+        (work / "edits-made.json").write_text(json.dumps(made))
+    from pipeline.review.store import Store
+
+    store = Store(out)
+    in_force = len(store.active_edits())
+    store.close()
     manifest = read_json(out / "manifest.json")
     config_path = Path(manifest["config"])
     if not config_path.is_absolute():
@@ -191,7 +215,7 @@ def rerun(source: Path, work: Path, min_silence_ms: int) -> dict:
     changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     recording = Path(manifest["recording"])
     recording = recording if recording.is_absolute() else ROOT / recording
-    old_segments = len(read_json(out / "aligned.json")["segments"])
+    old_segments = len(read_json(source / "aligned.json")["segments"])
     started = time.time()
     run_pipeline(recording, load_config(changed), changed, out, from_stage="vad", to_stage="align")
     applier, versions = build(out)
@@ -200,7 +224,7 @@ def rerun(source: Path, work: Path, min_silence_ms: int) -> dict:
     conflicts: dict[str, int] = {}
     for c in summary["conflicts"]:
         conflicts[c["kind"]] = conflicts.get(c["kind"], 0) + 1
-    return {"edits_made": made, "edits_in_force": len(before.placed) + len(before.conflicts),
+    return {"edits_made": made, "edits_in_force": in_force,
             "segments_before": old_segments, "segments_after": len(read_json(out / "aligned.json")["segments"]),
             "rerun_s": round(time.time() - started, 1),
             "placed_where_made": hows.count("exact"), "placed_again": hows.count("reattached"),
@@ -244,13 +268,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/review-bench"))
     parser.add_argument("--segments", type=int, default=3000)
     parser.add_argument("--min-silence-ms", type=int, default=400)
+    parser.add_argument("--resume", action="store_true", help="rerun: go on with an interrupted re-run")
     parser.add_argument("--to", type=Path, default=ROOT / "docs" / "review-screenshot.png")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.mode == "browser":
         print(json.dumps(browser(args.source, args.work, args.segments), indent=2))
     elif args.mode == "rerun":
-        print(json.dumps(rerun(args.source, args.work, args.min_silence_ms), indent=2, ensure_ascii=False))
+        print(json.dumps(rerun(args.source, args.work, args.min_silence_ms, args.resume), indent=2, ensure_ascii=False))
     else:
         screenshot(args.source, args.work, args.to)
         print(args.to)

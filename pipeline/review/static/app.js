@@ -103,10 +103,22 @@ function flagged(seg) {
     String(seg.speaker).startsWith("unknown") || seg.words.some((w) => w[3] < S.low);
 }
 
+// Rows are built when they come near the screen: a 3-hour transcript has ~3,000 segments and
+// ~100,000 words, and only the few dozen on screen need their nodes.
+const filler = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const seg = S.byId.get(entry.target.dataset.id);
+    filler.unobserve(entry.target);
+    if (seg) fill(entry.target, seg);
+  }
+}, { rootMargin: "1200px 0px" });
+
 function render() {
   const list = $("transcript");
   const fragment = document.createDocumentFragment();
   const sessions = new Map(S.sessions.map((s) => [s.id, s]));
+  filler.disconnect();
   S.rows = new Map();
   let lastSession;
   for (const seg of S.segments) {
@@ -117,18 +129,30 @@ function render() {
         el("small", { text: nameOf(session.title, "ja") === nameOf(session.title, "en") ? "" : nameOf(session.title, "ja") })));
     }
     lastSession = seg.session;
-    const row = renderSegment(seg);
+    const row = el("div", { class: "seg stub", id: `row-${seg.id}`, "data-id": seg.id });
     S.rows.set(seg.id, row);
+    filler.observe(row);
     fragment.append(row);
   }
   list.replaceChildren(fragment);
   updateProgress();
 }
 
-function renderSegment(seg) {
-  const row = el("div", { class: "seg", id: `row-${seg.id}`, "data-id": seg.id });
+function ensureFilled(id) {
+  const row = S.rows.get(id);
+  if (row && row.classList.contains("stub")) { filler.unobserve(row); fill(row, S.byId.get(id)); }
+  return row;
+}
+
+function fill(row, seg) {
+  row.classList.remove("stub");
+  row.replaceChildren(...segmentParts(seg));
   row.classList.toggle("reviewed", seg.status === "reviewed");
   row.classList.toggle("selected", S.selected === seg.id);
+  row.classList.toggle("current", S.current === seg.id);
+}
+
+function segmentParts(seg) {
   const meta = el("div", { class: "meta" },
     el("button", { class: "time", title: "play from here", text: clock(seg.start), onclick: () => seek(seg.start, seg.id) }),
     el("button", { class: "speaker", title: "change the speaker", text: nameOf(seg.name, seg.lang),
@@ -173,16 +197,12 @@ function renderSegment(seg) {
     el("button", { class: "edit", text: "Edit", onclick: () => editText(seg) }),
     el("button", { class: "merge", text: "Merge with next", onclick: () => mergeNext(seg) }),
     el("button", { class: "history", text: "History", onclick: () => showHistory(seg) }));
-  row.append(meta, cols, actions);
-  return row;
+  return [meta, cols, actions];
 }
 
 function rerender(seg) {
-  const old = S.rows.get(seg.id);
-  if (!old) return;
-  const row = renderSegment(seg);
-  old.replaceWith(row);
-  S.rows.set(seg.id, row);
+  const row = S.rows.get(seg.id);
+  if (row && !row.classList.contains("stub")) fill(row, seg);
 }
 
 function updateProgress() {
@@ -283,7 +303,7 @@ function switchAudio(track) {
 function select(id) {
   if (S.selected && S.rows.get(S.selected)) S.rows.get(S.selected).classList.remove("selected");
   S.selected = id;
-  const row = S.rows.get(id);
+  const row = ensureFilled(id);
   if (row) row.classList.add("selected");
 }
 function segmentAt(time) {
@@ -301,7 +321,7 @@ function follow() {
   if (id !== S.current) {
     if (S.current && S.rows.get(S.current)) S.rows.get(S.current).classList.remove("current");
     S.current = id;
-    const row = id && S.rows.get(id);
+    const row = id && ensureFilled(id);
     if (row) {
       row.classList.add("current");
       if ($("follow").checked && !S.editing) {
@@ -357,7 +377,7 @@ async function save(path, body, okText) {
 }
 
 function editText(seg) {
-  const row = S.rows.get(seg.id);
+  const row = ensureFilled(seg.id);
   if (!row || S.editing) return;
   audio.pause(); // playback pauses while an editor types
   S.editing = seg.id;
@@ -390,7 +410,7 @@ function editText(seg) {
 }
 
 function editTranslation(seg) {
-  const row = S.rows.get(seg.id);
+  const row = ensureFilled(seg.id);
   if (!row || S.editing || !seg.target) return;
   S.editing = seg.id;
   const cell = row.querySelector(".translation");
@@ -412,7 +432,7 @@ function editTranslation(seg) {
 }
 
 function speakerForm(seg) {
-  const row = S.rows.get(seg.id);
+  const row = ensureFilled(seg.id);
   if (!row || row.querySelector(".speaker-form")) return;
   const select_ = el("select", { class: "person" },
     ...Object.entries(S.people).map(([id, p]) => el("option", { value: id, text: `${nameOf(p.name, "en")} (${id})` })),
@@ -498,7 +518,7 @@ function nextFlagged() {
                list.find((s) => s.status !== "reviewed" && flagged(s));
   if (!next) { say("No flagged segment left to review."); return; }
   seek(next.start, next.id);
-  const row = S.rows.get(next.id);
+  const row = ensureFilled(next.id);
   if (row) row.scrollIntoView({ block: "center" });
 }
 
