@@ -11,7 +11,9 @@ the captions stage's (``pipeline.text.captions``).
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import unicodedata
 from dataclasses import dataclass
 
@@ -47,9 +49,14 @@ class Cue:
         return "\n".join(self.lines)
 
 
+@functools.lru_cache(maxsize=8192)
+def _char_width(ch: str) -> float:
+    return 1.0 if unicodedata.east_asian_width(ch) in "FWA" else 0.5
+
+
 def width(text: str) -> float:
     """Display width in full-width units: wide (and ambiguous) characters 1, the rest 1/2."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "FWA" else 0.5 for ch in text)
+    return sum(map(_char_width, text))
 
 
 def line_fits(line: str, language: str, settings: PublishSettings) -> bool:
@@ -86,21 +93,15 @@ def _break_english(text: str, limit: int) -> list[str]:
 def _break_japanese(text: str, limit: float) -> list[str]:
     lines = []
     while width(text) > limit:
-        fit = _longest_fit(text, limit)
-        cut = _best_cut(text, [c for c in range(fit, 0, -1) if width(text[:c]) >= limit / 2] or [fit])
+        # prefix[c] = width of text[:c]; the longest prefix within the limit, at least one character
+        prefix = list(itertools.accumulate(map(_char_width, text), initial=0.0))
+        fit = max(1, bisect.bisect_right(prefix, limit) - 1)
+        cut = _best_cut(text, [c for c in range(fit, 0, -1) if prefix[c] >= limit / 2] or [fit])
         if break_rank(text, cut) >= 5:  # no word boundary in the second half: a shorter line
             cut = _best_cut(text, list(range(fit, 0, -1)))
         lines.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return lines + ([text] if text else [])
-
-
-def _longest_fit(text: str, limit: float) -> int:
-    fit, used = 0, 0.0
-    while fit < len(text) and used + width(text[fit]) <= limit:
-        used += width(text[fit])
-        fit += 1
-    return max(fit, 1)
 
 
 INDEPENDENT = {"名詞", "代名詞", "動詞", "形容詞", "形状詞", "副詞", "連体詞", "接続詞", "感動詞", "接頭辞"}
@@ -212,7 +213,10 @@ def segment_cues(run: Run, segment: dict, track_language: str) -> list[Cue]:
     pending: list[Token] = []
 
     def fits(candidate: list[Token]) -> bool:
-        lines = break_lines(_join(candidate, language), language, settings)
+        text = _join(candidate, language)
+        if line_fits(text, language, settings):
+            return True
+        lines = break_lines(text, language, settings)
         return len(lines) <= settings.caption_max_lines and all(line_fits(l, language, settings) for l in lines)
 
     def flush(count: int) -> None:

@@ -25,7 +25,8 @@ from .source import Run, load_run
 
 PACKAGE_VERSION = 1
 AUDIO_CODECS = {  # codec -> (file suffix, ffmpeg arguments, media type)
-    "flac": (".flac", ["-c:a", "flac", "-compression_level", "8"], "audio/flac"),
+    # Level 5 (ffmpeg's default): on the demo, level 8 took 1.5x as long for 0.3% fewer bytes.
+    "flac": (".flac", ["-c:a", "flac", "-compression_level", "5"], "audio/flac"),
     "opus": (".opus", ["-c:a", "libopus", "-application", "audio"], "audio/ogg"),
     "mp3": (".mp3", ["-c:a", "libmp3lame"], "audio/mpeg"),
 }
