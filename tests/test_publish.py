@@ -344,3 +344,15 @@ def test_report_files_and_the_original_recording_go_into_the_package(tmp_path):
     assert (data / "audio" / "original.m4a").read_bytes() == b"original bytes"
     assert summary["audio"] == "audio/recording.opus" and (data / "audio" / "recording.opus").stat().st_size > 0
     assert "report.json" in summary["inputs"]
+
+
+def test_ohms_keeps_japanese_in_the_alt_fields_when_the_agenda_lists_it_first(tmp_path):
+    from pipeline.publish.source import load_run
+
+    out, config = make_run(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8").replace("languages: [en, ja]", "languages: [ja, en]"),
+                      encoding="utf-8")
+    run = load_run(out, load_config(config))
+    point = ET.fromstring(ohms.to_xml(run, "captions/captions.{language}.vtt", "audio/recording.flac")) \
+        .find(f"{OHMS}record/{OHMS}index/{OHMS}point")
+    assert point.findtext(f"{OHMS}title") == "Opening" and point.findtext(f"{OHMS}title_alt") == "開会"

@@ -60,8 +60,9 @@ def _field(parent: ET.Element, name: str, text: str = "", **attributes: str) -> 
 
 
 def to_xml(run: Run, captions_file: str, audio_file: str) -> bytes:
-    first = run.languages[0]
-    second = run.languages[1] if len(run.languages) > 1 else first
+    # OHMS's main fields in English when the event has it, the other language in the _alt twins.
+    ordered = sorted(run.languages, key=lambda language: language != "en")
+    first, second = ordered[0], (ordered[1] if len(ordered) > 1 else ordered[0])
     settings = run.config.publish
     ET.register_namespace("", NAMESPACE)
     ET.register_namespace("xsi", XSI)
