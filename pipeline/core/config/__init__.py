@@ -6,8 +6,9 @@ from .loader import Config, load_config, section, seconds_of_day
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, GuardSettings, TranscribeSettings, VadSettings
 from .translate import InterpretationSettings, LlmSettings, TranslateSettings
 from .publish import PublishSettings
+from .report import ReportSettings
 
 __all__ = ["AlignSettings", "Bilingual", "CaptionSettings", "Config", "DiarizeSettings", "Event", "GuardSettings",
            "InterpretationSettings", "LlmSettings",
-           "LanguageCode", "Person", "PublishSettings", "Recording", "Role", "Session", "SessionSlot", "Strict", "Term", "Track",
+           "LanguageCode", "Person", "PublishSettings", "Recording", "ReportSettings", "Role", "Session", "SessionSlot", "Strict", "Term", "Track",
            "TranscribeSettings", "TranslateSettings", "VadSettings", "load_config", "section", "seconds_of_day"]

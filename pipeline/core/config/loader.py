@@ -18,6 +18,7 @@ from .event import Event, Recording
 from .processing import AlignSettings, CaptionSettings, DiarizeSettings, TranscribeSettings, VadSettings
 from .translate import LlmSettings, TranslateSettings
 from .publish import PublishSettings
+from .report import ReportSettings
 
 
 class Config(Strict):
@@ -31,6 +32,7 @@ class Config(Strict):
     llm: LlmSettings = LlmSettings()
     translate: TranslateSettings = TranslateSettings()
     publish: PublishSettings = PublishSettings()
+    report: ReportSettings = ReportSettings()
     # CUDA where an engine's library can use it, else the CPU with one line saying why
     # (pipeline/core/device.py). No stage lists it in its settings: CPU fingerprints do not change.
     device: Literal["auto", "cpu", "cuda"] = "auto"

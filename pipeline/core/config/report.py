@@ -1,0 +1,49 @@
+"""Settings of the post-event report (``report:`` in the config; see docs/report.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Bilingual, Strict
+
+
+class ReportSettings(Strict):
+    # "llm": the LLM layer (``llm:`` section) drafts key points and translations, checked and
+    # backed by the extractive draft; "extractive": no model at all (central sentences only).
+    engine: Literal["llm", "extractive"] = "llm"
+    # How the Japanese draft is written: "source" drafts it from the Japanese transcript (and
+    # translates English speakers' points); "translate" translates the English draft.
+    # Measured on the demo: see docs/report.md.
+    japanese_from: Literal["source", "translate"] = "source"
+    # Key points per speaker and per session part, at most.
+    max_points_per_speaker: int = Field(default=3, ge=1, le=8)
+    # Bounded context of one map step: the speaker's most central sentences up to this many
+    # characters (Japanese characters count double).
+    max_context_chars: int = Field(default=1400, ge=200)
+    # Answers of the model that fail the checks are asked again this many times, then the
+    # extractive draft takes their place.
+    retries: int = Field(default=1, ge=0, le=3)
+    max_tokens: int = Field(default=220, ge=32)
+    # A claim is supported when the best cited segment is at least this similar to it
+    # (multilingual-e5-small cosine) and ranks among the ``support_rank`` segments of the
+    # transcript most similar to the claim. e5's cosines sit high (unrelated ~0.75-0.8): rank
+    # carries most of the signal.
+    min_support: float = Field(default=0.82, ge=0, le=1)
+    support_rank: int = Field(default=3, ge=1)
+    # "remove": unsupported claims leave the draft; "mark": they stay, marked for the editor.
+    unsupported: Literal["remove", "mark"] = "remove"
+    # Quotes: at most this long (characters; Japanese) / words (English).
+    quote_max_chars_ja: int = Field(default=45, ge=10)
+    quote_max_words_en: int = Field(default=22, ge=4)
+    # How a person is addressed, by person id ({en: "Professor", ja: "教授"}). Without an entry:
+    # "Professor" when the agenda title says so, else the full name alone (English), 氏 (Japanese).
+    honorifics: dict[str, Bilingual] = {}
+    # Citations link here: "{t}" is the time in seconds, "{id}" the segment id. The default opens
+    # the recording at that moment; a review app link looks like "http://host:8000/review#{id}".
+    citation_link: str = "#t={t}"
+    # Event format line of the report header, per language.
+    format: Bilingual = Bilingual(en="Online symposium (English and Japanese, simultaneous interpretation)",
+                                  ja="オンラインシンポジウム（日英同時通訳）")
+    formats: list[Literal["md", "html", "docx"]] = ["md", "html", "docx"]

@@ -1,0 +1,297 @@
+"""Map steps: a speaker's key points in one session, translations of quotes, the overview.
+
+Each step sees bounded context (the speaker's most central sentences, numbered), asks the model
+for JSON (schema-constrained where the engine supports it), checks every point against the
+segments it cites, asks once more with the reasons when points fail, and falls back to the
+extractive draft (the speaker's most central sentences, verbatim) when nothing survives.
+Names never come from the model: it writes what was said; the agenda says who said it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.config.report import ReportSettings
+from .grounding import Checker, Embedder
+from .source import Sentence
+
+LANGUAGE_NAMES = {"en": "English", "ja": "Japanese"}
+POINTS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "points": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"text": {"type": "string"}, "cite": {"type": "array", "items": {"type": "integer"}}},
+            "required": ["text", "cite"]}},
+    },
+    "required": ["points"],
+}
+LIST_SCHEMA = {"type": "object", "properties": {"translations": {"type": "array", "items": {"type": "string"}}},
+               "required": ["translations"]}
+SYSTEM = ("You write the minutes of a bilingual symposium. Use only what the numbered sentences say: "
+          "no names, numbers, places or facts that are not in them. Answer with JSON only.")
+
+
+@dataclass
+class Claim:
+    """One statement of the draft in one language, with the segments it rests on."""
+
+    text: str
+    cites: list[str]
+    origin: str  # "llm", "extractive", "translation:<source>"
+    verdict: dict = field(default_factory=dict)
+    status: str = "ok"  # "ok" or "marked" (kept for the editor with the reasons)
+    source_language: str | None = None  # set when the text is the original, untranslated
+
+    def as_dict(self) -> dict:
+        out = {"text": self.text, "cites": self.cites, "origin": self.origin, "status": self.status,
+               "checks": self.verdict}
+        return out | ({"source_language": self.source_language} if self.source_language else {})
+
+
+@dataclass
+class Tally:
+    """What the checks did, for the counters and the closing note."""
+
+    claims_drafted: int = 0  # claims the model wrote (first answers)
+    passed_first: int = 0  # of those, passing every check as first written
+    supported_first: int = 0  # of those, supported by similarity (whatever the other checks said)
+    retried: int = 0
+    removed: int = 0
+    marked: int = 0
+    fallbacks: int = 0  # parts drafted extractively because the model's points all failed
+    model_failures: int = 0  # answers that were not the JSON asked for
+    failures: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "failures"} | {"failure_examples": self.failures[:12]}
+
+
+def central(sentences: list[Sentence], embedder: Embedder | None, limit: int) -> list[Sentence]:
+    """The ``limit`` most central sentences (closest to the others on average), in time order.
+
+    Courtesies (thanks, greetings) are left out unless nothing else was said; without an
+    embedder, the longest sentences stand in for the most central.
+    """
+    content = [s for s in sentences if not s.courtesy] or list(sentences)
+    if len(content) <= limit:
+        return content
+    if embedder is None:
+        scores = np.array([len(s.text) for s in content], dtype=float)
+    else:
+        vectors = embedder.embed([s.text for s in content])
+        centroid = vectors.mean(axis=0)
+        # Similarity to the centroid, lightly favouring sentences with substance (length).
+        scores = vectors @ centroid + 0.02 * np.log1p([len(s.text) for s in content])
+    chosen = sorted(np.argsort(-scores)[:limit])
+    return [content[i] for i in chosen]
+
+
+def bounded(sentences: list[Sentence], max_chars: int) -> list[Sentence]:
+    """Keep sentences (already ranked) until the context budget is spent; Japanese counts double."""
+    kept, used = [], 0
+    for sentence in sentences:
+        cost = len(sentence.text) * (2 if sentence.language == "ja" else 1)
+        if kept and used + cost > max_chars:
+            break
+        kept.append(sentence)
+        used += cost
+    return kept
+
+
+def parse_json(answer: str) -> dict | None:
+    """The first JSON object in the model's answer (small models sometimes wrap it in prose)."""
+    start = answer.find("{")
+    while start >= 0:
+        depth = 0
+        for end in range(start, len(answer)):
+            depth += {"{": 1, "}": -1}.get(answer[end], 0)
+            if depth == 0:
+                try:
+                    value = json.loads(answer[start:end + 1])
+                    return value if isinstance(value, dict) else None
+                except ValueError:
+                    break
+        start = answer.find("{", start + 1)
+    return None
+
+
+_LEADING_SPEAKER = re.compile(r"^(the speaker|speaker|he|she|they|[A-Z][a-z]+)\s+(said|noted|stated|explained|"
+                              r"added|argued|emphasi[sz]ed|pointed out|mentioned|remarked)\s+(that\s+)?",
+                              re.IGNORECASE)
+_JA_ENDING = re.compile(r"(と述べた|と語った|と指摘した|と説明した)?[。．.]*$")
+
+
+def clause(text: str, language: str) -> str:
+    """A point as the reported clause that follows "noted that" / precedes と述べた."""
+    text = " ".join(text.split()).strip().strip("-•*").strip()
+    if language == "ja":
+        text = re.sub(r"^(話者|発言者|[一-龥]{1,4}(氏|さん))は、?", "", text)
+        return _JA_ENDING.sub("", text).strip("「」")
+    text = _LEADING_SPEAKER.sub("", text).rstrip(".").strip()
+    first = text.split(" ", 1)[0] if text else ""
+    if first[:1].isupper() and not first.isupper() and not any(c.isupper() for c in first[1:]) and first not in (
+            "I", "Japan", "Japanese", "America", "American", "US", "U.S."):
+        text = first.lower() + text[len(first):]
+    return text
+
+
+class Drafter:
+    """The map steps, over one LLM (or none: the extractive draft only)."""
+
+    def __init__(self, llm, checker: Checker, settings: ReportSettings, tally: Tally):
+        self.llm = llm
+        self.checker = checker
+        self.settings = settings
+        self.tally = tally
+
+    def points(self, person: str, label: str, sentences: list[Sentence], language: str) -> list[Claim]:
+        """Up to ``max_points_per_speaker`` checked key points of one person in one session."""
+        limit = self.settings.max_points_per_speaker
+        context = bounded(sentences, self.settings.max_context_chars)
+        claims: list[Claim] = []
+        if self.llm is not None and context:
+            claims = self._model_points(person, label, context, language, limit)
+        if not claims:
+            if self.llm is not None and context:
+                self.tally.fallbacks += 1
+            claims = self.extractive(person, context[:limit], language)
+        return claims
+
+    def _model_points(self, person: str, label: str, context: list[Sentence], language: str,
+                      limit: int) -> list[Claim]:
+        numbered = "\n".join(f"[{i + 1}] {s.text}" for i, s in enumerate(context))
+        task = (f"Sentences said by {label}:\n{numbered}\n\n"
+                f"Write up to {limit} key points in {LANGUAGE_NAMES[language]}. Each point is one short sentence "
+                f"of what was said, without the speaker's name, and cites the numbers of the sentences it rests on. "
+                f'Answer as {{"points": [{{"text": "...", "cite": [1]}}]}}.')
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}]
+        kept: list[Claim] = []
+        for attempt in range(self.settings.retries + 1):
+            answer = self._ask(messages, POINTS_SCHEMA)
+            raw = answer.get("points") if answer else None
+            if not isinstance(raw, list):
+                self.tally.model_failures += 1
+                continue
+            reasons = []
+            for item in raw[:limit]:
+                claim, reason = self._checked_point(item, person, context, language, first=attempt == 0)
+                if claim is not None and not any(c.text == claim.text for c in kept):
+                    kept.append(claim)
+                elif reason:
+                    reasons.append(reason)
+            if kept or not reasons or attempt == self.settings.retries:
+                self.tally.removed += len(reasons)
+                break
+            self.tally.retried += 1
+            messages = messages + [{"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)},
+                                   {"role": "user", "content": "These points were rejected: " + "; ".join(reasons)
+                                    + ". Write them again using only what the sentences say."}]
+        return kept[:limit]
+
+    def _checked_point(self, item, person: str, context: list[Sentence], language: str,
+                       first: bool) -> tuple[Claim | None, str | None]:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+            return None, None
+        numbers = [n for n in item.get("cite", []) if isinstance(n, int) and 1 <= n <= len(context)]
+        cites = list(dict.fromkeys(i for n in numbers for i in context[n - 1].segments))
+        text = clause(item["text"], language)
+        verdict = self.checker.check(text, language, cites, person)
+        if first:
+            self.tally.claims_drafted += 1
+            self.tally.passed_first += verdict.ok
+            self.tally.supported_first += bool(verdict.support is not None and verdict.support >= self.settings.min_support
+                                               and (verdict.rank or 99) <= self.settings.support_rank)
+        if not verdict.ok:
+            self.tally.failures.append(f"{person}: {text[:60]!r}: {verdict.failures[0]}")
+            return None, f"'{text}' ({verdict.failures[0]})"
+        claim = Claim(text, cites, "llm", verdict.as_dict())
+        if verdict.marked:
+            claim.status = "marked"
+            self.tally.marked += 1
+        return claim, None
+
+    def extractive(self, person: str, sentences: list[Sentence], language: str) -> list[Claim]:
+        """The speaker's own sentences, verbatim; in another language only through a known rendering."""
+        claims = []
+        for sentence in sentences:
+            if sentence.language == language:
+                claims.append(Claim(sentence.text, list(sentence.segments), "extractive", {"ok": True, "verbatim": True}))
+        return claims
+
+    def translate(self, texts: list[str], source: str, target: str, cites: list[list[str]]) -> list[Claim | None]:
+        """Translations of short texts (quotes, questions), checked for numbers and names; None where
+        no checked translation could be had."""
+        if not texts:
+            return []
+        results: list[Claim | None] = [None] * len(texts)
+        if self.llm is None:
+            return results
+        numbered = "\n".join(f"[{i + 1}] {t}" for i, t in enumerate(texts))
+        task = (f"Translate each numbered {LANGUAGE_NAMES[source]} text into {LANGUAGE_NAMES[target]}, faithfully "
+                f"and completely.\n{numbered}\n\n"
+                f'Answer as {{"translations": ["...", ...]}} with {len(texts)} strings in order.')
+        answer = self._ask([{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}], LIST_SCHEMA,
+                           max_tokens=min(1024, 60 + 90 * len(texts)))
+        translated = answer.get("translations") if answer else None
+        if not isinstance(translated, list):
+            self.tally.model_failures += 1
+            return results
+        for i, (text, cited) in enumerate(zip(translated, cites)):
+            if not isinstance(text, str) or not text.strip():
+                continue
+            verdict = self.checker.check(text.strip(), target, cited, None, support=False)
+            if verdict.ok:
+                results[i] = Claim(text.strip(), cited, "translation:llm", verdict.as_dict(),
+                                   "marked" if verdict.marked else "ok")
+            else:
+                self.tally.failures.append(f"translation {text[:50]!r}: {verdict.failures[0]}")
+        return results
+
+    def overview(self, claims: list[Claim], language: str, sentences: int = 2) -> list[Claim]:
+        """A short overview from the sections' checked points (each overview sentence cites the
+        segments of the points it rests on); the first points themselves when the model fails."""
+        pool = [c for c in claims if c.cites][:24]
+        if not pool:
+            return []
+        if self.llm is not None:
+            numbered = "\n".join(f"[{i + 1}] {c.text}" for i, c in enumerate(pool))
+            task = (f"Points made at the symposium:\n{numbered}\n\nWrite {sentences} sentences in "
+                    f"{LANGUAGE_NAMES[language]} giving an overview of what was discussed, without names. Each "
+                    f'sentence cites the numbers of the points it rests on. Answer as {{"points": [{{"text": "...", '
+                    f'"cite": [1, 2]}}]}}.')
+            answer = self._ask([{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}],
+                               POINTS_SCHEMA)
+            kept = []
+            for item in (answer or {}).get("points", [])[:sentences] if isinstance((answer or {}).get("points"), list) else []:
+                if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                    continue
+                numbers = [n for n in item.get("cite", []) if isinstance(n, int) and 1 <= n <= len(pool)]
+                cites = list(dict.fromkeys(s for n in numbers for s in pool[n - 1].cites))
+                text = " ".join(item["text"].split())
+                verdict = self.checker.check(text, language, cites, None)
+                self.tally.claims_drafted += 1
+                self.tally.passed_first += verdict.ok
+                self.tally.supported_first += bool(verdict.support is not None and verdict.support >= self.settings.min_support)
+                if verdict.ok:
+                    kept.append(Claim(text, cites, "llm", verdict.as_dict(), "marked" if verdict.marked else "ok"))
+                else:
+                    self.tally.removed += 1
+                    self.tally.failures.append(f"overview: {text[:60]!r}: {verdict.failures[0]}")
+            if kept:
+                return kept
+            self.tally.fallbacks += 1
+        return []
+
+    def _ask(self, messages: list[dict], schema: dict, max_tokens: int | None = None) -> dict | None:
+        try:
+            answer = self.llm.complete(messages, max_tokens=max_tokens or self.settings.max_tokens,
+                                       temperature=0.0, json_schema=schema)
+        except Exception as e:  # an engine failure costs this step only: the extractive draft stands in
+            self.tally.failures.append(f"model error: {type(e).__name__}: {str(e)[:80]}")
+            return None
+        return parse_json(answer)

