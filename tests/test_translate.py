@@ -45,7 +45,8 @@ def test_glossary_from_agenda_and_terms(setup):
     assert [h.entry.forms["ja"] for h in en_hits] == ["スアレス", "輸出管理"]
     # Session-number prefixes become their own entries; hiragana readings never match running text.
     assert glossary.find("セッション1に移ります", "ja")[0].entry.forms["en"] == "Session 1"
-    assert glossary.find("しろやまです", "ja") == []
+    assert glossary.find("しろやまです", "ja")[0].entry.forms["en"] == "Shiroyama"  # a reading of 4+ kana
+    assert glossary.find("研究であるが、", "ja") == []
     assert missing_forms(en_hits, "スアレス氏は輸出管理が重要だと述べた。", "ja") == []
     assert missing_forms(en_hits, "佐藤氏は輸出規制が重要だと述べた。", "ja") == ["スアレス", "輸出管理"]
     assert substitute("城山です。", glossary.find("城山です。", "ja"), "en") == "Shiroyamaです。"

@@ -22,6 +22,10 @@ event:
       name: {en: "Gonzalo Suarez", ja: "ゴンザロ・スアレス"}
       aliases: ["スアレス", "Suarez"]
       roles: [speaker]
+    - id: aruga
+      name: {en: "Osamu Aruga", ja: "有賀理"}
+      aliases: ["有賀", "あるが", "Aruga"]
+      roles: [speaker]
   sessions:
     - id: opening
       title: {en: "Session 1: Opening", ja: "セッション1：開会"}
@@ -82,8 +86,9 @@ class FakeLLM:
         self.calls += 1
         system, user = messages[0]["content"], messages[1]["content"]
         target = "ja" if "into natural, faithful Japanese" in system else "en"
-        terms = [m.group(2) for m in map(_TERM.match, system.splitlines()) if m]
-        block = user.split("into " + ("Japanese" if target == "ja" else "English") + ":\n", 1)[1]
+        terms = [m.group(2) for m in map(_TERM.match, user.splitlines()) if m]
+        block = user.split("line(s) into " + ("Japanese" if target == "ja" else "English") + ":\n", 1)[1]
+        block = block.split("\n\n", 1)[0]
         answers = []
         for line in block.splitlines():
             m = _LINE.match(line)

@@ -234,6 +234,11 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
             "first_session_start_error_s": _session_error(transcript, truth, first_only=True) if track == "floor" else None,
             "translation_chrf": translation_chrf(matches),
         }
+    if "floor" in figures:  # translations.json: chrF per direction, names, checks, interpretation links
+        from .translation import translation_figures
+
+        figures["floor"].update(translation_figures(out_dir, transcript, truth["utterances"], match, _nearest))
+        figures["floor"]["translation_chrf"] = figures["floor"].get("chrf_all", figures["floor"]["translation_chrf"])
     return figures
 
 
@@ -321,4 +326,9 @@ def report(figures: dict) -> str:
             value = values[key]
             shown = fmt.format(value) if value is not None else not_yet.get(key, "n/a (none in the truth)")
             lines.append(f"  {label:40} {shown}")
+        from .translation import LABELS as TRANSLATION_LABELS
+
+        for key, (label, fmt) in TRANSLATION_LABELS.items():
+            if values.get(key) is not None:
+                lines.append(f"  {label:40} {fmt.format(values[key])}")
     return "\n".join(lines) if lines else "no transcript segments on any track of the truth file"

@@ -70,8 +70,9 @@ def _person_entries(person) -> list[Entry]:
         return []
     en, ja = person.name.en, person.name.ja
     entries = []
-    # Hiragana readings help ASR, but as matches inside running text they hit ordinary words.
-    usable = [a for a in person.aliases if not _HIRAGANA_ONLY.match(a)]
+    # Recognition often writes names as their hiragana reading (しろやま); readings shorter than
+    # four kana are left out: inside running text they hit ordinary words (あるが, いいだろう).
+    usable = [a for a in person.aliases if not _HIRAGANA_ONLY.match(a) or len(a) >= 4]
     full_latin = [a for a in usable if script_language(a) == "en" and " " in a.strip()]
     full = _pair("name", en, ja, full_latin, person.id)
     if full:
@@ -79,8 +80,8 @@ def _person_entries(person) -> list[Entry]:
     short_ja = _short_ja(ja or "", person.aliases)
     if en and short_ja:
         surname = en.split()[-1]
-        single_latin = [a for a in usable if script_language(a) == "en" and " " not in a.strip()]
-        short = _pair("name", surname, short_ja, single_latin, person.id)
+        single = [a for a in usable if (script_language(a) == "en" and " " not in a.strip()) or _HIRAGANA_ONLY.match(a)]
+        short = _pair("name", surname, short_ja, single, person.id)
         if short:
             entries.append(short)
     entries += [e for e in (_pair("title", person.title.en, person.title.ja, person=person.id),

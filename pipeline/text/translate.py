@@ -106,45 +106,45 @@ def _session_title(config: Config, session_id: Optional[str], target: str) -> st
     return ""
 
 
-def build_messages(units: list[Unit], before: list[dict], after: list[dict], memory: list[tuple[str, str]],
+def build_messages(units: list[Unit], before: list[dict], after: list[dict], done: dict[str, str],
                    config: Config, settings: TranslateSettings, extra: str = "") -> list[dict]:
+    """System prompt fixed per direction (its tokens stay in llama.cpp's cache from batch to
+    batch); the batch's glossary, context and numbered lines in the user message."""
     source, target = units[0].source, units[0].target
     src_name, tgt_name = LANGUAGE_NAMES.get(source, source), LANGUAGE_NAMES.get(target, target)
-    hits = [h for u in units for h in u.hits] if settings.glossary else []
-    system = [f"You are a professional conference translator at a {LANGUAGE_NAMES['en']}/"
-              f"{LANGUAGE_NAMES['ja']} symposium: {config.event.title.en or ''}.",
-              f"Translate each numbered {src_name} line into natural, faithful {tgt_name}.",
-              f"Answer with exactly {len(units)} numbered line(s), '1. ...', one per source line, "
-              f"written only in {tgt_name}, with no notes."]
-    terms = prompt_lines(hits, source, target)
-    if terms:
-        system.append(f"Always write these names and terms exactly like this in {tgt_name}:")
-        system += terms
-    if extra:
-        system.append(extra)
-    context = []
+    system = (f"You are a professional conference translator at a symposium: {config.event.title.en or ''}. "
+              f"Translate each numbered {src_name} line into natural, faithful {tgt_name}. Answer with the "
+              f"numbered lines only, '1. ...', one per source line, written only in {tgt_name}, with no notes.")
+    user = []
     if settings.speaker_context:
         title = _session_title(config, units[0].segment.get("session"), target)
         if title:
-            context.append(f"Session: {title}")
-    if memory:
-        context.append("Recently said (with its translation):")
-        context += [f"  {s} => {t}" for s, t in memory]
+            user.append(f"Session: {title}")
+    hits = [h for u in units for h in u.hits] if settings.glossary else []
+    terms = prompt_lines(hits, source, target)
+    if terms:
+        user.append(f"Always write these names and terms exactly like this in {tgt_name}:")
+        user += terms
     if before:
-        context.append("Before (context only, do not translate):")
-        context += [f"  {_line_label(s, target, settings)}{s['text']}" for s in before]
-    if after:
-        context.append("After (context only, do not translate):")
-        context += [f"  {_line_label(s, target, settings)}{s['text']}" for s in after]
-    lines = []
+        user.append("Earlier lines (already translated; do not translate again):")
+        for s in before:
+            known = done.get(s["id"])
+            user.append(f"  {_line_label(s, target, settings)}{s['text'].strip()}" + (f" => {known}" if known else ""))
+    if user:
+        user.append("")
+    user.append(f"Translate these {len(units)} {src_name} line(s) into {tgt_name}:")
     for number, unit in enumerate(units, start=1):
         text = unit.segment["text"].strip()
         if settings.protect_terms == "substitute" and settings.glossary:
             text = substitute(text, unit.hits, target)
-        lines.append(f"{number}. {_line_label(unit.segment, target, settings)}{text}")
-    user = ("\n".join(context) + "\n\n" if context else "") + \
-        f"Translate these {src_name} lines into {tgt_name}:\n" + "\n".join(lines)
-    return [{"role": "system", "content": "\n".join(system)}, {"role": "user", "content": user}]
+        user.append(f"{number}. {_line_label(unit.segment, target, settings)}{text}")
+    if after:
+        user.append("")
+        user.append("(What is said next, for context only: " +
+                    " / ".join(s["text"].strip() for s in after) + ")")
+    if extra:
+        user.append(extra)
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(user)}]
 
 
 def _line_label(segment: dict, target: str, settings: TranslateSettings) -> str:
@@ -214,8 +214,8 @@ class Translator:
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def translate_batch(self, batch: list[Unit], before: list[dict], after: list[dict],
-                        memory: list[tuple[str, str]]) -> list[dict]:
-        answers = self._ask(batch, before, after, memory)
+                        done: dict[str, str]) -> list[dict]:
+        answers = self._ask(batch, before, after, done)
         records = []
         for unit, answer in zip(batch, answers):
             attempts = [(answer, check(unit, answer, self.settings))] if answer is not None else []
@@ -223,7 +223,7 @@ class Translator:
             while (not attempts or not all(attempts[-1][1].values())) and retries < self.settings.max_retries:
                 retries += 1
                 failed = [k for k, ok in attempts[-1][1].items() if not ok] if attempts else ["missing"]
-                retry = self._ask([unit], before, after, memory, self._retry_note(unit, failed), retry=retries)[0]
+                retry = self._ask([unit], before, after, done, self._retry_note(unit, failed), retry=retries)[0]
                 if retry is not None:
                     attempts.append((retry, check(unit, retry, self.settings)))
             records.append(self._record(unit, attempts, retries))
@@ -237,12 +237,12 @@ class Translator:
             notes.append("The translation must contain: " + ", ".join(forms) + ".")
         return " ".join(notes)
 
-    def _ask(self, batch: list[Unit], before, after, memory, extra: str = "", retry: int = 0) -> list[str | None]:
+    def _ask(self, batch: list[Unit], before, after, done, extra: str = "", retry: int = 0) -> list[str | None]:
         if not self.instructable:  # a seq2seq model: plain texts in, texts out
             texts = [substitute(u.segment["text"], u.hits, u.target) if self.settings.protect_terms == "substitute"
                      else u.segment["text"] for u in batch]
             return list(self.llm.translate(texts, batch[0].source, batch[0].target))
-        messages = build_messages(batch, before, after, memory, self.config, self.settings, extra)
+        messages = build_messages(batch, before, after, done, self.config, self.settings, extra)
         # A retry samples a little, so it does not repeat the failed answer word for word.
         answer = self.llm.complete(messages, max_tokens=self.settings.max_tokens_per_line * len(batch),
                                    temperature=0.3 if retry else 0.0)
@@ -303,17 +303,17 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
     counters = {"lines": len(units), "from_cache": 0, "translated": 0, "needs_translation": 0, "batches": 0}
     order = {s["id"]: i for i, s in enumerate(segments)}
     context_n = config.translate.context_lines
-    memory: dict[tuple, list[tuple[str, str]]] = {}
+    done: dict[str, dict[str, str]] = {}  # target -> {segment id: checked translation}
     batches = translator.batches(units)
     with progress(len(units), "translate", unit="lines") as bar:
         for batch in batches:
-            key = (batch[0].source, batch[0].target, batch[0].segment.get("session"))
             todo = [u for u in batch if translator.cache_key(u) not in cache and not _edited(u)]
             if todo:
                 first, last = order[todo[0].id], order[todo[-1].id]
                 before = segments[max(0, first - context_n):first] if context_n else []
-                after = [s for s in segments[last + 1:last + 1 + context_n]] if context_n else []
-                records = translator.translate_batch(todo, before, after, memory.get(key, [])[-2:])
+                after_n = config.translate.context_after_lines
+                after = segments[last + 1:last + 1 + after_n] if after_n else []
+                records = translator.translate_batch(todo, before, after, done.get(todo[0].target, {}))
                 rows = [{"key": translator.cache_key(u), "id": u.id, "target": u.target, "record": r}
                         for u, r in zip(todo, records)]
                 _append_jsonl(work_dir / CHECKPOINT, rows)
@@ -332,7 +332,7 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
                     record = cache[translator.cache_key(unit)]
                 results.setdefault(unit.id, {})[unit.target] = record
                 if record["status"] == "ok":
-                    memory.setdefault(key, []).append((unit.segment["text"].strip(), record["text"]))
+                    done.setdefault(unit.target, {})[unit.id] = record["text"]
             bar.update(len(batch))
     counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
     return results, counters

@@ -47,10 +47,11 @@ class InterpretationSettings(Strict):
 
 
 class TranslateSettings(Strict):
-    # Segments per request (numbered lines, answered line by line), with this many lines of
-    # context before and after (shown, not translated).
+    # Segments per request (numbered lines, answered line by line), with this many earlier lines
+    # (shown with their translations) and following lines as context (not translated).
     batch_lines: int = Field(default=4, ge=1, le=32)
     context_lines: int = Field(default=2, ge=0, le=10)
+    context_after_lines: int = Field(default=1, ge=0, le=10)
     # The agenda's names, titles, affiliations and session titles plus event.glossary; only the
     # entries found in a batch go into its prompt.
     glossary: bool = True
