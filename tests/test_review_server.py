@@ -239,3 +239,38 @@ def test_review_stage_runs_again_when_edits_change(out, tmp_path, client):
     assert seg["review"] == {"status": "reviewed", "version": 1, "edited": False}
     assert reviewed["review_summary"]["reviewed"] == 1 and reviewed["review_summary"]["conflicts"] == []
     assert json.loads((out / "manifest.json").read_text())["stages"]["review"]["inputs"]["review/edits.sqlite"]
+
+
+REPORT = {"sections": [
+    {"id": "overview", "kind": "overview", "sentences": {"en": [{"text": "Export control was discussed.",
+                                                                "cites": ["seg-00000"], "origin": "llm"}]}},
+    {"id": "session:s1", "kind": "session", "title": {"en": "Session one", "ja": "第一部"},
+     "parts": [{"person": {"id": "hines", "name": {"en": "Tom Hines"}},
+                "points": {"en": [{"text": "Hines introduced himself.", "cites": ["seg-00001"], "origin": "llm"}],
+                           "ja": [{"text": "ハインズ氏が自己紹介した。", "cites": ["seg-00001"], "origin": "llm"}]}}],
+     "notes": []}],
+    "segments": {"seg-00000": {"start_s": 1.0, "end_s": 5.0}, "seg-00001": {"start_s": 8.0, "end_s": 11.6}}}
+
+
+def test_report_sections_are_approved_and_rewritten_in_the_journal(out, client):
+    from pipeline.report.edits import section_edits
+    from pipeline.review.store import review_status
+
+    write_json(out / "report.json", REPORT)
+    state = client.get("/api/state", headers=AUTH).json()
+    assert state["report"]["sections"][1]["id"] == "session:s1"
+    assert state["summary"]["sections"] == {"overview": "unreviewed", "session:s1": "unreviewed"}
+    approve = client.post("/api/report/sections/overview/status", json={"status": "reviewed", "editor": "Ann"},
+                          headers=AUTH)
+    assert approve.status_code == 200 and approve.json()["summary"]["sections"]["overview"] == "reviewed"
+    rewrite = client.post("/api/report/sections/session:s1/text", headers=AUTH,
+                          json={"language": "en", "text": "Tom Hines opened the session.", "editor": "Ann"})
+    assert rewrite.json()["summary"]["section_texts"] == {"session:s1": {"en": "Tom Hines opened the session."}}
+    assert client.post("/api/report/sections/nope/status", json={"status": "reviewed", "editor": "Ann"},
+                       headers=AUTH).status_code == 404
+    # What the report and publish wings read from the journal:
+    assert section_edits(out) == {"overview": {"status": "reviewed"},
+                                  "session:s1": {"text": {"en": "Tom Hines opened the session."}, "editor": "Ann"}}
+    status = review_status(out)
+    assert (status["report_sections"], status["report_sections_reviewed"], status["report_sections_unreviewed"]) == (2, 1, 1)
+    assert status["segments_unreviewed"] == 5 and not status["complete"]

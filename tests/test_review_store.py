@@ -172,7 +172,8 @@ def test_edits_apply_to_the_run_they_were_made_on(tmp_path):
     assert by_id["seg-00002"]["speaker"] == "todd" and "Iida" in by_id["seg-00002"]["text"]
     assert {"seg-00004.1", "seg-00004.2"} <= set(by_id) and "seg-00004" not in by_id
     assert by_id["seg-00004.2"]["text"] == "and the invitation today."
-    assert by_id["seg-00003"]["review"] == {"status": "reviewed", "version": 2, "edited": True,
+    # A translation is not a change of what was said: the segment counts as not edited.
+    assert by_id["seg-00003"]["review"] == {"status": "reviewed", "version": 2, "edited": False,
                                            "translation": {"en": "I will talk about economic security."}}
     assert artifact["voices"]["spk01"]["person"] == "todd"
     summary = artifact["review_summary"]

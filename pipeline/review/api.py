@@ -89,6 +89,11 @@ class SectionBody(Body):
     status: Literal["reviewed", "unreviewed"]
 
 
+class SectionTextBody(Body):
+    language: Literal["en", "ja"]
+    text: str = Field(min_length=1, max_length=20_000)
+
+
 def _one_line(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "body"
@@ -232,7 +237,8 @@ class Review:
         sections = report_sections(self.report)
         return {"segments": len(a.order), "reviewed": reviewed, "conflicts": list(a.conflicts.values()),
                 "sections": {str(s["id"]): a.sections.get(str(s["id"]), "unreviewed") for s in sections},
-                "section_versions": {str(s["id"]): self.versions.get(f"section:{s['id']}", 0) for s in sections}}
+                "section_versions": {str(s["id"]): self.versions.get(f"section:{s['id']}", 0) for s in sections},
+                "section_texts": a.section_texts}
 
     def state(self) -> dict:
         a = self.applier
@@ -387,6 +393,15 @@ def section(review: Review, params: dict, body: SectionBody):
     return review.record(body.editor, f"report section {body.status}", [edit])
 
 
+def section_text(review: Review, params: dict, body: SectionTextBody):
+    """An editor's own wording of a report section; the report stage keeps it (see report/edits.py)."""
+    sid = params["section"]
+    if sid not in {str(s["id"]) for s in report_sections(review.report)}:
+        return 404, {"error": f"no report section {sid!r} in report.json"}
+    edit = NewEdit("section_text", f"section:{sid}", {}, {"language": body.language, "text": body.text})
+    return review.record(body.editor, "rewrite report section", [edit])
+
+
 def undo(review: Review, params: dict, body: Body):
     done = review.store.undo_last(body.editor)
     if done is None:
@@ -447,14 +462,16 @@ HANDLERS = {("GET", "state"): (state, None), ("GET", "history"): (history, None)
             ("POST", "speaker"): (speaker, SpeakerBody), ("POST", "status"): (status, StatusBody),
             ("POST", "split"): (split, SplitBody), ("POST", "merge"): (merge, MergeBody),
             ("POST", "voice"): (voice, VoiceBody), ("POST", "replace"): (replace, ReplaceBody),
-            ("POST", "section"): (section, SectionBody), ("POST", "undo"): (undo, Body),
+            ("POST", "section"): (section, SectionBody), ("POST", "section_text"): (section_text, SectionTextBody),
+            ("POST", "undo"): (undo, Body),
             ("POST", "dismiss"): (dismiss, Body), ("POST", "export"): (export, Body)}
 PATHS = {("GET", "state"): "/api/state", ("GET", "history"): "/api/segments/{sid}/history",
          ("POST", "text"): "/api/segments/{sid}/text", ("POST", "translation"): "/api/segments/{sid}/translation",
          ("POST", "speaker"): "/api/segments/{sid}/speaker", ("POST", "status"): "/api/segments/{sid}/status",
          ("POST", "split"): "/api/segments/{sid}/split", ("POST", "merge"): "/api/segments/{sid}/merge",
          ("POST", "voice"): "/api/voices/{voice}/assign", ("POST", "replace"): "/api/replace",
-         ("POST", "section"): "/api/report/sections/{section}/status", ("POST", "undo"): "/api/undo",
+         ("POST", "section"): "/api/report/sections/{section}/status",
+         ("POST", "section_text"): "/api/report/sections/{section}/text", ("POST", "undo"): "/api/undo",
          ("POST", "dismiss"): "/api/conflicts/{edit_id}/dismiss", ("POST", "export"): "/api/export"}
 
 

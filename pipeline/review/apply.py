@@ -58,6 +58,7 @@ class Applier:
         self.edited: dict[str, list[int]] = {}
         self.translations: dict[str, dict[str, str]] = {}
         self.sections: dict[str, str] = {}
+        self.section_texts: dict[str, dict[str, str]] = {}  # report sections rewritten by an editor
         self.conflicts: dict[int, dict] = {}
         self.dismissed: set[int] = set()
         self.placed: dict[int, Placement] = {}
@@ -87,7 +88,7 @@ class Applier:
                                        "payload": edit.payload, "reason": str(e)}
             return []
         self.placed[edit.id] = placement
-        if edit.kind not in ("status", "section_status"):
+        if edit.kind in ("text", "speaker", "voice", "split", "merge"):  # what the segment says or who said it
             for sid in placement.segments:
                 self.edited.setdefault(sid, []).append(edit.id)
         return placement.segments
@@ -134,9 +135,14 @@ class Applier:
         self.sections[edit.target.split(":", 1)[1]] = edit.payload["status"]
         return Placement([], "exact")
 
+    def _apply_section_text(self, edit: Edit) -> Placement:
+        self.section_texts.setdefault(edit.target.split(":", 1)[1], {})[edit.payload["language"]] = edit.payload["text"]
+        return Placement([], "exact")
+
     def _apply_speaker(self, edit: Edit) -> Placement:
         try:
-            segments, how = [self._locate(edit.anchor, SAME_PASSAGE)[0]], None
+            segment, how = self._locate(edit.anchor, SAME_PASSAGE)
+            segments = [segment]
         except Unplaceable:
             # The passage was cut differently: every segment mostly inside the span was said by them.
             segments = [s for s in self._around(edit.anchor, 0.0)
@@ -147,8 +153,7 @@ class Applier:
         self._add_person(edit.payload)
         for segment in segments:
             self._set_speaker(segment, edit.payload["person"])
-        return Placement([s["id"] for s in segments], how or ("exact" if segments[0]["id"] == edit.anchor["segment_id"]
-                                                              else "reattached"))
+        return Placement([s["id"] for s in segments], how)
 
     def _apply_voice(self, edit: Edit) -> Placement:
         voice = edit.anchor["voice"]
@@ -306,7 +311,7 @@ class Applier:
                    "edits_applied": len(hows), "edits_reattached": hows.count("reattached"),
                    "edits_already_in_transcript": hows.count("already"),
                    "conflicts": list(self.conflicts.values()), "dismissed": sorted(self.dismissed),
-                   "report_sections": dict(self.sections)}
+                   "report_sections": dict(self.sections), "report_section_texts": self.section_texts}
         base = {k: v for k, v in self.base.items() if k not in ("segments", "provenance", "voices", "people")}
         return {**base, "voices": self.voices, "people": self.people, "segments": segments, "review_summary": summary}
 

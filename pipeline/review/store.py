@@ -27,7 +27,8 @@ from ..core.errors import PipelineError
 
 JOURNAL = Path("review") / "edits.sqlite"
 SCHEMA_VERSION = 1
-KINDS = ("text", "translation", "speaker", "voice", "split", "merge", "status", "section_status", "dismiss")
+KINDS = ("text", "translation", "speaker", "voice", "split", "merge", "status", "section_status", "section_text",
+         "dismiss")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

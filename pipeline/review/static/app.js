@@ -225,60 +225,91 @@ function renderSide() {
 }
 
 // -- the report ------------------------------------------------------------------------------
-function citationsOf(node) {
-  const found = [];
-  const walk = (value, key) => {
-    if (Array.isArray(value)) { value.forEach((v) => walk(v, key)); return; }
-    if (value && typeof value === "object") {
-      const id = value.segment_id || value.segment || (key && /cit|source|segment/.test(key) ? value.id : undefined);
-      if (typeof id === "string" && (S.byId.has(id) || value.start_s !== undefined)) found.push({ id, start: value.start_s });
-      for (const [k, v] of Object.entries(value)) if (typeof v === "object") walk(v, k);
-      return;
-    }
-    if (typeof value === "string" && key && /cit|source|segment/.test(key) && S.byId.has(value)) found.push({ id: value });
-  };
-  walk(node, null);
-  return found;
-}
-function textsOf(node) {
-  const out = [];
-  for (const key of ["text", "summary", "statement", "point", "en", "ja"]) {
-    if (typeof node[key] === "string") out.push(node[key]);
+// report.json: sections with claims {text, cites: [segment ids]}, per language where drafted in
+// two ({en: [...], ja: [...]}); parts per person. Only the chosen language is shown.
+const SKIP_KEYS = new Set(["person", "title", "checks", "verdict", "input_hash", "origin", "status", "id", "kind",
+                           "session", "segments", "speech_s", "source_language"]);
+function claimsOf(value, lang, out) {
+  if (Array.isArray(value)) { value.forEach((v) => claimsOf(v, lang, out)); return out; }
+  if (!value || typeof value !== "object") return out;
+  if (Array.isArray(value.cites)) {
+    const text = typeof value.text === "string" ? value.text : typeof value[lang] === "string" ? value[lang] : "";
+    out.push({ text, cites: value.cites, marked: value.status === "marked" });
+    return out;
   }
-  for (const key of ["points", "statements", "paragraphs", "items", "key_points"]) {
-    if (Array.isArray(node[key])) {
-      for (const item of node[key]) out.push(typeof item === "string" ? item : item);
-    }
+  if ("en" in value || "ja" in value) {
+    const own = value[lang];
+    if (typeof own === "string") out.push({ text: own, cites: [] });
+    else claimsOf(own, lang, out);
+    return out;
   }
+  for (const [key, v] of Object.entries(value)) if (!SKIP_KEYS.has(key)) claimsOf(v, lang, out);
   return out;
+}
+function claimNode(claim) {
+  const p = el("p", { class: claim.marked ? "marked" : "", text: `${claim.text} ` });
+  for (const id of claim.cites) p.append(citeButton(id));
+  return p;
+}
+function sectionText(section, lang) {
+  const lines = [];
+  for (const part of section.parts || []) {
+    lines.push(nameOf(part.person && part.person.name, lang));
+    for (const c of claimsOf(part, lang, [])) lines.push(c.text);
+  }
+  for (const c of claimsOf({ ...section, parts: undefined }, lang, [])) lines.push(c.text);
+  return lines.filter(Boolean).join("\n");
 }
 function renderReport() {
   const sections = S.report && Array.isArray(S.report.sections) ? S.report.sections.filter((s) => s && s.id) : [];
   $("report-panel").hidden = sections.length === 0;
+  const lang = $("report-lang").value;
   const status = S.summary.sections || {};
+  const rewritten = S.summary.section_texts || {};
   $("report").replaceChildren(...sections.map((section) => {
-    const cites = citationsOf(section);
-    const stale = cites.some((c) => (S.byId.get(c.id) || {}).edited);
-    const box = el("input", { type: "checkbox", checked: status[String(section.id)] === "reviewed" });
-    box.addEventListener("change", () => sectionStatus(section.id, box.checked ? "reviewed" : "unreviewed"));
-    const body = el("div", { class: `section${stale ? " stale" : ""}` },
-      el("h3", { text: nameOf(section.title || section.heading || section.id, "en") }), el("label", {}, box, " approved"));
-    for (const part of textsOf(section)) {
-      if (typeof part === "string") body.append(el("p", { text: part }));
-      else if (part && typeof part === "object") {
-        const p = el("p", { text: nameOf(part.text || part.statement || part.en || "", "en") + " " });
-        for (const c of citationsOf(part)) p.append(citeButton(c));
-        body.append(p);
-      }
+    const id = String(section.id);
+    const cites = claimsOf(section, lang, []).flatMap((c) => c.cites);
+    const stale = cites.some((c) => (S.byId.get(c) || {}).edited);
+    const box = el("input", { type: "checkbox", class: "approve", checked: status[id] === "reviewed" });
+    box.addEventListener("change", () => sectionStatus(id, box.checked ? "reviewed" : "unreviewed"));
+    const title = section.title ? nameOf(section.title, lang) : id === "overview" ? "Overview" : id;
+    const body = el("div", { class: `section${stale ? " stale" : ""}`, "data-id": id },
+      el("h3", { text: title }), el("label", {}, box, " approved "),
+      el("button", { text: "Rewrite", onclick: () => rewriteSection(section, body, lang) }));
+    const own = (rewritten[id] || {})[lang];
+    if (own) {
+      body.append(el("p", { class: "rewritten", text: own }), el("small", { text: "written by an editor" }));
+      return body;
     }
-    if (!textsOf(section).some((p) => typeof p === "object")) for (const c of cites) body.append(citeButton(c));
+    for (const part of section.parts || []) {
+      body.append(el("h4", { text: nameOf(part.person && part.person.name, lang) }));
+      for (const claim of claimsOf(part, lang, [])) body.append(claimNode(claim));
+    }
+    for (const claim of claimsOf({ ...section, parts: undefined }, lang, [])) body.append(claimNode(claim));
     return body;
   }));
 }
-function citeButton(c) {
-  const seg = S.byId.get(c.id);
-  const start = c.start !== undefined ? c.start : seg ? seg.start : 0;
-  return el("button", { class: "cite", text: `[${clock(start)}]`, title: c.id, onclick: () => seek(start, c.id) });
+function rewriteSection(section, body, lang) {
+  const area = el("textarea", { class: "edit-section", lang });
+  area.value = ((S.summary.section_texts || {})[String(section.id)] || {})[lang] || sectionText(section, lang);
+  const submit = async () => {
+    const ok = await save(`/api/report/sections/${encodeURIComponent(section.id)}/text`,
+      { language: lang, text: area.value }, "report section saved");
+    if (ok) renderReport();
+  };
+  body.replaceChildren(area, el("button", { text: "Save", onclick: submit }),
+    el("button", { text: "Cancel", onclick: renderReport }));
+  area.focus();
+}
+function citeButton(id) {
+  const seg = S.byId.get(id);
+  const known = S.report && S.report.segments && S.report.segments[id];
+  const start = seg ? seg.start : known ? known.start_s : 0;
+  return el("button", { class: "cite", text: `[${clock(start)}]`, title: id, onclick: () => {
+    seek(start, seg ? id : undefined);
+    const row = seg && ensureFilled(id);
+    if (row) row.scrollIntoView({ block: "center" });
+  } });
 }
 
 // -- playback --------------------------------------------------------------------------------
@@ -553,4 +584,5 @@ $("find").addEventListener("input", countMatches);
 $("case").addEventListener("change", countMatches);
 $("undo").addEventListener("click", undo);
 $("export").addEventListener("click", exportCaptions);
+$("report-lang").addEventListener("change", renderReport);
 load();
