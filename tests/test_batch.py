@@ -171,3 +171,19 @@ def test_device_setting_defaults_to_auto_and_stays_out_of_fingerprints(tmp_path)
     with pytest.raises(PipelineError, match="device"):
         load_config(write_config(tmp_path / "bad.yaml", extra="device: gpu\n"))
     assert not any("device" in s for stage in STAGES for s in stage.settings)
+
+
+def test_a_recomputed_stage_keeps_its_run_and_attempts_count_per_batch(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "tone.wav", 0.1 * np.sin(np.arange(16000) / 10.0).astype(np.float32), 16000)
+    job = {"name": "tone", "recording": str(tmp_path / "tone.wav"), "config": str(write_config(tmp_path / "c.yaml")),
+           "out": str(tmp_path / "out" / "tone")}
+    first = run_stage_task(job, "ingest", "batch-1")
+    assert (first["status"], first["attempts"]) == ("ran", 1) and first["peak_mb"] > 0
+    # Dask recomputes a result lost with its worker: the stage skips, the summary still says it ran.
+    again = run_stage_task(job, "ingest", "batch-1")
+    assert (again["status"], again["attempts"], again["elapsed_s"]) == ("ran", 2, first["elapsed_s"])
+    later = run_stage_task(job, "ingest", "batch-2")
+    assert (later["status"], later["attempts"]) == ("skipped", 1)

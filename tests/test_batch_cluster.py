@@ -156,7 +156,8 @@ def test_batch_on_a_local_cluster_equals_run_and_reports_failures(batch_inputs, 
 
     # A re-run does only the missing work: everything is skipped.
     again = _batch(manifest, out, workers=2)
-    assert all(s["status"] == "skipped" for e in again["recordings"] for s in e["stages"].values())
+    assert all((s["status"], s["attempts"]) == ("skipped", 1) for e in again["recordings"] for s in e["stages"].values())
+    assert set(again["sizing_peak_mb_per_stage"]) == {"ingest", "vad", "transcribe"}  # kept for the next sizing
 
 
 def test_batch_through_a_scheduler_equals_run(batch_inputs, dask_cluster, tmp_path):
@@ -188,7 +189,7 @@ def test_worker_killed_during_transcription_is_retried_and_output_equals_a_clean
     while not attempts.exists() and time.monotonic() < deadline and runner.is_alive():
         time.sleep(0.05)
     assert attempts.exists(), outcome
-    victim = json.loads(attempts.read_text().splitlines()[0])["pid"]
+    victim = json.loads(attempts.read_text().splitlines()[0])["pid"]  # the worker process transcribing it
     time.sleep(3.0)  # into the decoding, well before the end (~15 s for the clip)
     assert not (out / "demo-clip" / "transcript.json").exists()
     os.kill(victim, signal.SIGKILL)

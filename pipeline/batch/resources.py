@@ -57,7 +57,8 @@ def stage_peaks(stage_names: list[str], out_root: Path | None = None) -> dict[st
 def previous_peaks(out_root: Path) -> dict[str, float]:
     try:
         data = json.loads((Path(out_root) / "batch.json").read_text(encoding="utf-8"))
-        return {k: float(v) for k, v in data.get("peak_mb_per_stage", {}).items()}
+        peaks = data.get("sizing_peak_mb_per_stage") or data.get("peak_mb_per_stage") or {}
+        return {k: float(v) for k, v in peaks.items()}
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
 

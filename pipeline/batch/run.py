@@ -247,8 +247,8 @@ def run_batch(recordings: list[Path], config: Path | None, out_root: Path, *, ma
         for name, future in finals.items():
             extras[name] = future.result() if future.status == "finished" else {"name": name}
 
-    summary = summarise(jobs, order, results, extras, bad_configs, cluster_info,
-                        started_at=started_at, wall_s=time.monotonic() - wall_started)
+    summary = summarise(jobs, order, results, extras, bad_configs, cluster_info, started_at=started_at,
+                        wall_s=time.monotonic() - wall_started, previous_peaks=resources.previous_peaks(out_root))
     write_summary(out_root, summary)
     return summary
 

@@ -15,7 +15,9 @@ SUMMARY = "batch.json"
 
 
 def summarise(jobs: list[Job], order: list[str], results: dict[tuple[str, str], dict], extras: dict[str, dict],
-              bad_configs: dict[str, str], cluster: dict, *, started_at: dt.datetime, wall_s: float) -> dict:
+              bad_configs: dict[str, str], cluster: dict, *, started_at: dt.datetime, wall_s: float,
+              previous_peaks: dict[str, float] | None = None) -> dict:
+    previous_peaks = previous_peaks or {}
     recordings = []
     for job in jobs:
         entry = {"name": job.name, "recording": job.recording, "config": job.config, "out": job.out,
@@ -61,6 +63,9 @@ def summarise(jobs: list[Job], order: list[str], results: dict[tuple[str, str], 
                    "failed": sum(e["status"] != "ok" for e in recordings)},
         "time_per_stage_s": times,
         "peak_mb_per_stage": peaks,
+        # what the next batch in this OUT_ROOT sizes its workers from: the largest peak seen so far
+        "sizing_peak_mb_per_stage": {s: max(v, previous_peaks.get(s, 0.0)) for s, v in
+                                     {**previous_peaks, **peaks}.items()},
         "recordings": recordings,
     }
 

@@ -165,18 +165,45 @@ def _secede() -> bool:
         return False
 
 
-def _note_attempt(job: dict, stage: str) -> int:
-    """Append this try to ``OUT_ROOT/.batch/attempts/NAME.STAGE``; returns the try's number."""
+def _attempt_log(job: dict, stage: str) -> Path:
     folder = batch_dir(job) / "attempts"
     folder.mkdir(parents=True, exist_ok=True)
-    worker = _worker()
-    line = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                       "worker": getattr(worker, "address", None),
-                       "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-    path = folder / f"{job['name']}.{stage}"
+    return folder / f"{job['name']}.{stage}"
+
+
+def _log_attempt(path: Path, record: dict) -> None:
     with open(path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
-    return len(path.read_text(encoding="utf-8").splitlines())
+        f.write(json.dumps(record) + "\n")
+
+
+def _attempts(path: Path, batch: str) -> list[dict]:
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("batch") == batch:
+                records.append(record)
+    return records
+
+
+def _note_attempt(job: dict, stage: str, batch: str) -> int:
+    """Log this try in ``OUT_ROOT/.batch/attempts/NAME.STAGE``; returns its number within this batch.
+
+    A task runs again when its worker died mid-stage, and also when a worker holding its (small)
+    result died before the next stage fetched it: Dask recomputes lost results.
+    """
+    path = _attempt_log(job, stage)
+    worker = _worker()
+    _log_attempt(path, {"batch": batch, "event": "start", "pid": os.getpid(), "host": socket.gethostname(),
+                        "worker": getattr(worker, "address", None),
+                        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    return sum(1 for r in _attempts(path, batch) if r.get("event") == "start")
+
+
+def _earlier_run(job: dict, stage: str, batch: str) -> dict | None:
+    """The finished try of this batch that ran the stage, if one did (a recomputation then skips)."""
+    return next((r for r in _attempts(_attempt_log(job, stage), batch)
+                 if r.get("event") == "end" and r.get("status") == "ran"), None)
 
 
 def _first_line(error: BaseException) -> str:
@@ -198,7 +225,7 @@ def run_stage_task(job: dict, stage: str, batch: str, *upstream: dict) -> dict:
     sink = ForwardingSink(batch, job["name"], stage)
     try:
         with recording_turn(job) as waited:
-            result["attempts"] = _note_attempt(job, stage)
+            result["attempts"] = _note_attempt(job, stage, batch)
             result["waited_s"] = round(waited, 2)
             config = load_config(job["config"])
             started = time.monotonic()
@@ -208,6 +235,14 @@ def run_stage_task(job: dict, stage: str, batch: str, *upstream: dict) -> dict:
             result["elapsed_s"] = round(time.monotonic() - started, 2)
             result["peak_mb"] = memory.peak_mb
             result["status"] = "skipped" if sink.skipped else "ran"
+            earlier = _earlier_run(job, stage, batch) if sink.skipped else None
+            if earlier is not None:  # this batch ran it; this try only recomputed a lost result
+                result.update(status="ran", elapsed_s=earlier["elapsed_s"], peak_mb=earlier["peak_mb"],
+                              worker=earlier.get("worker"))
+            else:
+                _log_attempt(_attempt_log(job, stage), {"batch": batch, "event": "end", "status": result["status"],
+                                                        "elapsed_s": result["elapsed_s"], "peak_mb": result["peak_mb"],
+                                                        "worker": result["worker"]})
     except PipelineError as e:
         result.update(status="failed", error=_first_line(e))
     except Exception as e:  # a bug in a stage: reported like a bad input, the batch goes on
