@@ -97,7 +97,10 @@ def numbers(text: str) -> set[float]:
             pass
     for word in _EN_WORD.findall(text):
         lower = word.lower()
-        if lower in _EN_NUMBER and lower not in _EN_NOT_NUMBER:
+        tens, _, unit = lower.partition("-")
+        if unit and tens in _EN_NUMBER and unit in _EN_NUMBER:  # "twenty-one"
+            found.add(float(_EN_NUMBER[tens] + _EN_NUMBER[unit]))
+        elif lower in _EN_NUMBER and lower not in _EN_NOT_NUMBER:
             found.add(float(_EN_NUMBER[lower]))
         elif lower in _MONTHS and (lower != "may" or word == "May"):
             found.add(float(_MONTHS[lower]))

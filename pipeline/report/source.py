@@ -190,4 +190,9 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[
             segment = by_id.get(segment_id)
             if segment and segment.get("track", floor) == floor and language not in out.get(segment_id, {}):
                 out.setdefault(segment_id, {})[language] = {"text": entry["text"], "source": "interpreter"}
+    # Editors' translations travel in reviewed.json (segments[].review.translation): they come first.
+    for segment_id, segment in by_id.items():
+        for language, text in ((segment.get("review") or {}).get("translation") or {}).items():
+            if isinstance(text, str) and text.strip():
+                out.setdefault(segment_id, {})[language] = {"text": text, "source": "editor"}
     return out

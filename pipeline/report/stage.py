@@ -24,9 +24,9 @@ from .edits import edits_fingerprint, section_edits
 from .grounding import Checker, Embedder
 from .source import load_source
 
-# The transcript the report is drafted from. The review stage (editors' corrections applied)
-# writes reviewed.json; until it is in pipeline/stages.py the aligned transcript stands in.
-INPUT = "aligned.json"
+# The transcript the report is drafted from: the aligned transcript with the editors'
+# corrections applied (the review stage's artifact).
+INPUT = "reviewed.json"
 TRANSLATIONS = "translations.json"
 OUTPUT = "report.json"
 SCHEMA_VERSION = 1
