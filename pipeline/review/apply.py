@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..core import artifacts
 from ..core.stage import Stage, StageContext, StageOutput
+from ..core.storage import read_json
 from .store import Edit, Store, journal_inputs
 from .words import changes, joiner, mean_probability, retime_words, similarity, split_point
 
@@ -395,13 +396,21 @@ def report_sections(report: dict | None) -> list[dict]:
     return [s for s in report.get("sections", []) if isinstance(s, dict) and s.get("id")]
 
 
+def _read_lenient(path: Path):
+    """Only the report's section ids are needed here: a report of another schema version still has them."""
+    try:
+        return read_json(path) if path.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
 def review_status(out_dir: Path) -> dict:
     """What publishing checks: segments and report sections reviewed or not, open conflicts."""
     out_dir = Path(out_dir)
     applier, versions = build(out_dir)
     reviewed = sum(1 for sid in applier.order if applier.status.get(sid) == "reviewed")
     report_path = out_dir / "report.json"
-    sections = report_sections(artifacts.read_artifact(report_path)) if report_path.exists() else []
+    sections = report_sections(_read_lenient(report_path))
     approved = sum(1 for s in sections if applier.sections.get(str(s["id"])) == "reviewed")
     return {"segments": len(applier.order), "segments_reviewed": reviewed,
             "segments_unreviewed": len(applier.order) - reviewed,

@@ -112,7 +112,7 @@ class Guard:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return await _send_json(send, 413, f"request body larger than {self.max_body} bytes")
-        receive_app = receive
+        app_receive = receive
         if scope["method"] not in ("GET", "HEAD"):  # bodies are small: read whole, counting as they stream
             body, more = b"", True
             while more:
@@ -125,12 +125,14 @@ class Guard:
                     return await _send_json(send, 413, f"request body larger than {self.max_body} bytes")
             replayed = False
 
-            async def receive_app():
+            async def replay():
                 nonlocal replayed
                 if not replayed:
                     replayed = True
                     return {"type": "http.request", "body": body, "more_body": False}
                 return await receive()
+
+            app_receive = replay
 
         set_cookie = self._token_ok(from_query) and from_cookie != self.token
 
@@ -143,7 +145,7 @@ class Guard:
                 message = {**message, "headers": [*message.get("headers", []), *(h for h in extra if h[0] not in names)]}
             await send(message)
 
-        await self.app(scope, receive_app, guarded_send)
+        await self.app(scope, app_receive, guarded_send)
 
 
 def _inside(path: Path, root: Path) -> Path | None:
