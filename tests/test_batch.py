@@ -187,3 +187,20 @@ def test_a_recomputed_stage_keeps_its_run_and_attempts_count_per_batch(tmp_path)
     assert (again["status"], again["attempts"], again["elapsed_s"]) == ("ran", 2, first["elapsed_s"])
     later = run_stage_task(job, "ingest", "batch-2")
     assert (later["status"], later["attempts"]) == ("skipped", 1)
+
+
+def test_progress_off_a_terminal_prints_one_line_per_finished_stage():
+    from pipeline.batch.run import Progress
+
+    lines: list[str] = []
+    progress = Progress("b1", ["ingest", "transcribe"], ["a", "b"], lines.append)
+    assert not progress.enabled  # PIPELINE_NO_PROGRESS in tests
+    progress.on_event((0.0, {"batch": "other", "name": "a", "stage": "ingest", "kind": "message", "text": "x"}))
+    progress.on_event((0.0, {"batch": "b1", "name": "a", "stage": "transcribe", "kind": "progress", "done": 5, "total": 10}))
+    progress.on_event((0.0, {"batch": "b1", "name": "a", "stage": "transcribe", "kind": "message",
+                             "text": "transcribe: resumed"}))
+    result = {"name": "a", "stage": "transcribe", "status": "ran", "elapsed_s": 2.5}
+    progress.on_event((0.0, {"batch": "b1", "name": "a", "stage": "transcribe", "kind": "task_done", "result": result}))
+    progress.done(result)  # the client's own pass after the batch: not printed twice
+    assert lines == ["a: transcribe: resumed", "a: transcribe ran in 2.5 s"]
+    assert progress.fraction[("a", "transcribe")] == 1.0

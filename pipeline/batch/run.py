@@ -144,14 +144,14 @@ def _local_cluster(size: resources.ClusterSize):
                         host="127.0.0.1", silence_logs=logging.ERROR)
 
 
-def _scheduler_has_bokeh() -> bool:
-    return importlib.util.find_spec("bokeh") is not None
+# Sent by value (a lambda): the scheduler need not have this project installed.
+_HAS_BOKEH = lambda: __import__("importlib.util").util.find_spec("bokeh") is not None  # noqa: E731
 
 
 def _dashboard(client) -> str | None:
     """The dashboard's address, when the scheduler serves one (it needs bokeh there)."""
     try:
-        if client.scheduler_info().get("services", {}).get("dashboard") and client.run_on_scheduler(_scheduler_has_bokeh):
+        if client.scheduler_info().get("services", {}).get("dashboard") and client.run_on_scheduler(_HAS_BOKEH):
             return client.dashboard_link
     except Exception:
         pass
