@@ -262,18 +262,22 @@ def _names(event: Event) -> dict[str, dict]:
                    "affiliation": p.affiliation.model_dump()} for p in event.people}
 
 
-def _enrollment(event: Event, config_dir: Path) -> dict[str, np.ndarray]:
-    from .diarize import embed_file
+def _enrollment(event: Event, config_dir: Path, diarization: dict | None = None) -> dict[str, np.ndarray]:
+    """Each enrolled person's voice, embedded by the engine that diarized the recording (its
+    centres and these vectors must come from one model to be compared)."""
     from ..core.errors import PipelineError
+    from .embedding import embed_file, embedder_of
 
     vectors = {}
+    embedder = None
     for person in event.people:
         clips = [config_dir / clip for clip in person.enrollment]
         for clip in clips:
             if not clip.is_file():
                 raise PipelineError(f"event.people[{person.id}].enrollment: file not found: {clip}")
         if clips:
-            mean = np.mean([embed_file(clip) for clip in clips], axis=0)
+            embedder = embedder or embedder_of(diarization or {})
+            mean = np.mean([embed_file(clip, embedder) for clip in clips], axis=0)
             vectors[person.id] = mean / np.linalg.norm(mean)
     return vectors
 
@@ -284,7 +288,7 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
     voice = voice_of_segments(floor, diarization["turns"])
     centres = {k: np.array(v) for k, v in diarization.get("centres", {}).items()}
     evidence = gather_evidence(event, floor, voice, diarization["turns"], settings, centres,
-                               _enrollment(event, config_dir))
+                               _enrollment(event, config_dir, diarization))
     assigned = assign(evidence, settings.min_score) if evidence else {}
     names = _names(event)
     voices, unknown_count = {}, 0
