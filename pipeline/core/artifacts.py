@@ -16,8 +16,8 @@ from .errors import PipelineError
 from .storage import read_json
 
 # The schema version of each artifact this pipeline writes; bump one when its shape changes.
-SCHEMA_VERSIONS: dict[str, int] = {"ingest.json": 1, "vad.json": 1, "transcript.json": 2, "diarization.json": 1,
-                                   "aligned.json": 2}
+SCHEMA_VERSIONS: dict[str, int] = {"ingest.json": 1, "vad.json": 1, "transcript.json": 1, "diarization.json": 1,
+                                   "aligned.json": 1}
 
 
 SCHEMA_VERSION = 1  # the version of an artifact that registers none
