@@ -181,8 +181,12 @@ function follow() {
   const t = audio.currentTime;
   let lo = 0, hi = DATA.segments.length - 1, at = -1;
   while (lo <= hi) { const mid = (lo + hi) >> 1; if (DATA.segments[mid].start <= t) { at = mid; lo = mid + 1; } else hi = mid - 1; }
+  const row = at >= 0 && t <= DATA.segments[at].end + 1 ? rows[at] : null;
+  if (row && row.classList.contains("now")) return;
   for (const r of document.querySelectorAll(".seg.now")) r.classList.remove("now");
-  if (at >= 0 && t <= DATA.segments[at].end + 1) rows[at].classList.add("now");
+  if (!row) return;
+  row.classList.add("now");
+  if (!audio.paused) row.scrollIntoView({block: "nearest"});  // the transcript follows the speech
 }
 render();
 show("all");
