@@ -116,8 +116,16 @@ class Review:
         it exists, else the interpretation-track segments nearest in time (shifted by the delay)."""
         paired = self.translations.get("interpretation") if isinstance(self.translations, dict) else None
         if isinstance(paired, dict) and paired:
-            return {sid: {"text": v.get("text", ""), "confidence": v.get("confidence"), "source": "paired"}
-                    for sid, v in paired.items() if isinstance(v, dict)}
+            result = {}
+            for sid, v in paired.items():
+                if not isinstance(v, dict):
+                    continue
+                ids = [i for i in v.get("segment_ids") or [] if i in self.applier.segments]
+                first = self.applier.segments[ids[0]] if ids else None
+                result[sid] = {"text": v.get("text", ""), "confidence": v.get("confidence"), "source": "paired",
+                               "segments": ids, "start": first["start_s"] if first else None,
+                               "track": first["track"] if first else None}
+            return result
         floor_name = self.floor_track()
         floor = [self.applier.segments[i] for i in self.applier.order if self.applier.segments[i]["track"] == floor_name]
         starts = [s["start_s"] for s in floor]

@@ -66,6 +66,7 @@ async function load() {
   if (status !== 200) { say(data.error || `could not load (${status})`, true); return; }
   S.segments = data.segments;
   S.byId = new Map(S.segments.map((s) => [s.id, s]));
+  S.byTrack = null;
   S.people = data.people; S.voices = data.voices; S.sessions = data.sessions || [];
   S.interp = data.interpretation || {}; S.report = data.report; S.summary = data.summary;
   S.floor = data.floor; S.low = data.low_confidence;
@@ -187,7 +188,7 @@ function segmentParts(seg) {
   if (document.body.classList.contains("has-interp")) {
     const it = S.interp[seg.id];
     cols.append(el("div", { class: "interp", title: "the interpreter's rendering; click to hear it",
-                            onclick: () => it && it.start !== undefined && playInterpretation(it) },
+                            onclick: () => it && it.start !== null && it.start !== undefined && playInterpretation(it) },
       it ? it.text : "—", el("span", { class: "src", text: it ? `interpreter (${it.source})` : "" })));
   }
   const reviewed = el("input", { type: "checkbox", class: "reviewed-box", checked: seg.status === "reviewed" });
@@ -338,7 +339,14 @@ function select(id) {
   if (row) row.classList.add("selected");
 }
 function segmentAt(time) {
-  const list = S.segments.filter((s) => s.track === S.audioTrack);
+  if (!S.byTrack) {  // rebuilt after each change: playback looks segments up many times a second
+    S.byTrack = new Map();
+    for (const seg of S.segments) {
+      if (!S.byTrack.has(seg.track)) S.byTrack.set(seg.track, []);
+      S.byTrack.get(seg.track).push(seg);
+    }
+  }
+  const list = S.byTrack.get(S.audioTrack) || [];
   let lo = 0, hi = list.length - 1, found = null;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
@@ -379,6 +387,7 @@ function togglePlay() { if (audio.paused) audio.play().catch(() => {}); else aud
 // -- changes ---------------------------------------------------------------------------------
 function applyResult(data) {
   if (data.summary) S.summary = data.summary;
+  S.byTrack = null;
   for (const seg of data.changed || []) {
     const index = S.segments.findIndex((s) => s.id === seg.id);
     if (index >= 0) S.segments[index] = seg;
