@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prepare-models":
             print(models.packaged_ct2_base())
             print(models.packaged_openai_whisper_base())
+            from .text.llm_models import packaged_gguf
+
+            print(packaged_gguf())  # the LLM for translation and the report (22 slices joined, sha256 checked)
         elif args.command == "publish":
             from .publish.package import publish, run_config_path
 
