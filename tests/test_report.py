@@ -110,15 +110,16 @@ class FakeLLM:
             target = "Japanese" if "into Japanese" in prompt else "English"
             table = JA_OF if target == "Japanese" else EN_OF
             return json.dumps({"translations": [table.get(t, t) for _, t in numbered]}, ensure_ascii=False)
-        japanese = "in Japanese" in prompt
         points = []
         for number, text in numbered[:2]:
             if prompt.startswith("Points made"):
                 points.append({"text": text, "cite": [int(number)]})
-            elif japanese:
-                points.append({"text": JA_OF.get(text, text), "cite": [int(number)]})
             else:
-                points.append({"text": EN_OF.get(text, text), "cite": [int(number)]})
+                english, japanese = (text, JA_OF.get(text, text)) if text.isascii() else (EN_OF.get(text, text), text)
+                point = {"en": english, "cite": [int(number)]}
+                if '"ja"' in prompt:
+                    point["ja"] = japanese
+                points.append(point)
         if "Sentences said by" in prompt and len(messages) < 3:
             points += self.extra
         return json.dumps({"points": points}, ensure_ascii=False)

@@ -239,6 +239,10 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
 
         figures["floor"].update(translation_figures(out_dir, transcript, truth["utterances"], match, _nearest))
         figures["floor"]["translation_chrf"] = figures["floor"].get("chrf_all", figures["floor"]["translation_chrf"])
+    if "floor" in figures and (out_dir / "report.json").is_file():  # the report: citations, support, coverage
+        from ..report.score import report_figures
+
+        figures["floor"].update(report_figures(out_dir, truth))
     return figures
 
 
@@ -329,6 +333,11 @@ def report(figures: dict) -> str:
         from .translation import LABELS as TRANSLATION_LABELS
 
         for key, (label, fmt) in TRANSLATION_LABELS.items():
+            if values.get(key) is not None:
+                lines.append(f"  {label:40} {fmt.format(values[key])}")
+        from ..report.score import LABELS as REPORT_LABELS
+
+        for key, (label, fmt) in REPORT_LABELS.items():
             if values.get(key) is not None:
                 lines.append(f"  {label:40} {fmt.format(values[key])}")
     return "\n".join(lines) if lines else "no transcript segments on any track of the truth file"

@@ -145,17 +145,18 @@ class Composer:
         ranked = central(self.source.sentences([s["id"] for s in own]), self.embedder,
                          self.settings.max_points_per_speaker + 2)
         label = f"{short_name(card, person, 'en')} ({role})"
-        english = None
+        limit = self.settings.max_points_per_speaker
+        if self.settings.japanese_from == "translate" and "en" in self.languages:
+            drafted = self.drafter.points(person.id, label, ranked, ["en"])
+            drafted["en"] = drafted["en"] or self._rendered(ranked[:limit], "en")
+            for language in self.languages:
+                if language != "en":
+                    drafted[language] = self._translated(drafted["en"], language, person.id)
+        else:
+            drafted = self.drafter.points(person.id, label, ranked, self.languages)
         for language in self.languages:
-            if language != "en" and self.settings.japanese_from == "translate" and english is not None:
-                claims = self._translated(english, language, person.id)
-            else:
-                claims = self.drafter.points(person.id, label, ranked, language)
-                if not claims:
-                    claims = self._rendered(ranked[: self.settings.max_points_per_speaker], language)
+            claims = drafted.get(language) or self._rendered(ranked[:limit], language)
             part["points"][language] = [c.as_dict() for c in claims]
-            if language == "en":
-                english = claims
         extractive = all(c["origin"] == "extractive" for cs in part["points"].values() for c in cs)
         quote = None if extractive else quote_of(ranked, self.settings)
         if quote is not None:

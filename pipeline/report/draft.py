@@ -20,6 +20,13 @@ from .grounding import Checker, Embedder
 from .source import Sentence
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese"}
+def points_schema(languages: list[str]) -> dict:
+    item = {lang: {"type": "string"} for lang in languages}
+    item["cite"] = {"type": "array", "items": {"type": "integer"}}
+    return {"type": "object", "required": ["points"], "properties": {"points": {"type": "array", "items": {
+        "type": "object", "properties": item, "required": [*languages, "cite"]}}}}
+
+
 POINTS_SCHEMA = {
     "type": "object",
     "properties": {
@@ -149,71 +156,84 @@ class Drafter:
         self.settings = settings
         self.tally = tally
 
-    def points(self, person: str, label: str, sentences: list[Sentence], language: str) -> list[Claim]:
-        """Up to ``max_points_per_speaker`` checked key points of one person in one session."""
+    def points(self, person: str, label: str, sentences: list[Sentence], languages: list[str]) -> dict[str, list[Claim]]:
+        """Up to ``max_points_per_speaker`` checked key points of one person in one session, in each
+        language, from one request: the same points, each written from the source sentences.
+        A language left without a surviving point gets the extractive draft (see compose)."""
         limit = self.settings.max_points_per_speaker
         context = bounded(sentences, self.settings.max_context_chars)
-        claims: list[Claim] = []
+        drafted: dict[str, list[Claim]] = {lang: [] for lang in languages}
         if self.llm is not None and context:
-            claims = self._model_points(person, label, context, language, limit)
-        if not claims:
-            if self.llm is not None and context:
-                self.tally.fallbacks += 1
-            claims = self.extractive(person, context[:limit], language)
-        return claims
+            drafted = self._model_points(person, label, context, languages, limit)
+            if not all(drafted.values()):
+                self.tally.fallbacks += sum(1 for claims in drafted.values() if not claims)
+        for language, claims in drafted.items():
+            if not claims:
+                drafted[language] = self.extractive(person, context[:limit], language)
+        return drafted
 
-    def _model_points(self, person: str, label: str, context: list[Sentence], language: str,
-                      limit: int) -> list[Claim]:
+    def _model_points(self, person: str, label: str, context: list[Sentence], languages: list[str],
+                      limit: int) -> dict[str, list[Claim]]:
         numbered = "\n".join(f"[{i + 1}] {s.text}" for i, s in enumerate(context))
+        fields = ", ".join(f'"{lang}": "..."' for lang in languages)
+        names = " and ".join(f"{LANGUAGE_NAMES[lang]} (\"{lang}\")" for lang in languages)
         task = (f"Sentences said by {label}:\n{numbered}\n\n"
-                f"Write up to {limit} key points in {LANGUAGE_NAMES[language]}. Each point is one short sentence "
-                f"of what was said, without the speaker's name, and cites the numbers of the sentences it rests on. "
-                f'Answer as {{"points": [{{"text": "...", "cite": [1]}}]}}.')
+                f"Write up to {limit} key points, each in {names}. Each point is one short sentence of what was "
+                f"said, without the speaker's name, and cites the numbers of the sentences it rests on. "
+                f'Answer as {{"points": [{{{fields}, "cite": [1]}}]}}.')
+        schema = points_schema(languages)
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}]
-        kept: list[Claim] = []
+        kept: dict[str, list[Claim]] = {lang: [] for lang in languages}
         for attempt in range(self.settings.retries + 1):
-            answer = self._ask(messages, POINTS_SCHEMA)
+            answer = self._ask(messages, schema)
             raw = answer.get("points") if answer else None
             if not isinstance(raw, list):
                 self.tally.model_failures += 1
                 continue
             reasons = []
             for item in raw[:limit]:
-                claim, reason = self._checked_point(item, person, context, language, first=attempt == 0)
-                if claim is not None and not any(c.text == claim.text for c in kept):
-                    kept.append(claim)
-                elif reason:
-                    reasons.append(reason)
-            if kept or not reasons or attempt == self.settings.retries:
+                if not isinstance(item, dict):
+                    continue
+                for language in languages:
+                    claim, reason = self._checked_point(item, language, person, context, first=attempt == 0)
+                    if claim is not None and not any(c.text == claim.text for c in kept[language]):
+                        kept[language].append(claim)
+                    elif reason:
+                        reasons.append(reason)
+            if all(kept.values()) or not reasons or attempt == self.settings.retries:
                 self.tally.removed += len(reasons)
                 break
             self.tally.retried += 1
             messages = messages + [{"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)},
                                    {"role": "user", "content": "These points were rejected: " + "; ".join(reasons)
                                     + ". Write them again using only what the sentences say."}]
-        return kept[:limit]
+        return {lang: claims[:limit] for lang, claims in kept.items()}
 
-    def _checked_point(self, item, person: str, context: list[Sentence], language: str,
+    def _checked_point(self, item: dict, language: str, person: str, context: list[Sentence],
                        first: bool) -> tuple[Claim | None, str | None]:
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+        raw = item.get(language, item.get("text") if len(item) <= 2 else None)
+        if not isinstance(raw, str) or not raw.strip():
             return None, None
         numbers = [n for n in item.get("cite", []) if isinstance(n, int) and 1 <= n <= len(context)]
         cites = list(dict.fromkeys(i for n in numbers for i in context[n - 1].segments))
-        text = clause(item["text"], language)
+        text = clause(raw, language)
         verdict = self.checker.check(text, language, cites, person)
         if first:
-            self.tally.claims_drafted += 1
-            self.tally.passed_first += verdict.ok
-            self.tally.supported_first += bool(verdict.support is not None and verdict.support >= self.settings.min_support
-                                               and (verdict.rank or 99) <= self.settings.support_rank)
+            self._count_first(verdict)
         if not verdict.ok:
-            self.tally.failures.append(f"{person}: {text[:60]!r}: {verdict.failures[0]}")
+            self.tally.failures.append(f"{person} [{language}]: {text[:60]!r}: {verdict.failures[0]}")
             return None, f"'{text}' ({verdict.failures[0]})"
         claim = Claim(text, cites, "llm", verdict.as_dict())
         if verdict.marked:
             claim.status = "marked"
             self.tally.marked += 1
         return claim, None
+
+    def _count_first(self, verdict) -> None:
+        self.tally.claims_drafted += 1
+        self.tally.passed_first += verdict.ok
+        self.tally.supported_first += bool(verdict.support is not None and verdict.support >= self.settings.min_support
+                                           and (verdict.rank or 99) <= self.settings.support_rank)
 
     def extractive(self, person: str, sentences: list[Sentence], language: str) -> list[Claim]:
         """The speaker's own sentences, verbatim; in another language only through a known rendering."""
@@ -274,9 +294,7 @@ class Drafter:
                 cites = list(dict.fromkeys(s for n in numbers for s in pool[n - 1].cites))
                 text = " ".join(item["text"].split())
                 verdict = self.checker.check(text, language, cites, None)
-                self.tally.claims_drafted += 1
-                self.tally.passed_first += verdict.ok
-                self.tally.supported_first += bool(verdict.support is not None and verdict.support >= self.settings.min_support)
+                self._count_first(verdict)
                 if verdict.ok:
                     kept.append(Claim(text, cites, "llm", verdict.as_dict(), "marked" if verdict.marked else "ok"))
                 else:

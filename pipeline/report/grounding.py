@@ -265,7 +265,7 @@ class Checker:
                 fail(f"proper noun {noun!r} is not in the cited segments")
             else:
                 verdict.marked.append(f"check {noun!r}: no known rendering in the cited segments")
-        if support and self.embedder is not None and cites and not verdict.failures:
+        if support and self.embedder is not None and any(i in self._own for i in cites):
             verdict.support, verdict.rank = self.support(text, cites)
             if verdict.support < self.min_support or verdict.rank > self.support_rank:
                 fail(f"weak support (similarity {verdict.support:.2f}, rank {verdict.rank})")
