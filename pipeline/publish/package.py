@@ -45,6 +45,9 @@ def publish(out_dir: Path, config: Config, package_dir: Path, allow_unreviewed: 
         summary = _build(run, building)
         bag.make_bag(building, bag.bag_info(run, summary))
         bag.validate(building)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(building, 0o777 & ~umask)  # mkdtemp's 0700 would lock other archivists out
         _swap_into_place(building, package_dir)
     finally:
         if building.exists():
