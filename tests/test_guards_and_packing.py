@@ -115,8 +115,10 @@ def test_prompt_echo_is_dropped_only_on_weak_audio():
     prompt = "Tom Hines, Yoichi Iida, export control."
     assert guards.drop_reason(_decoded("Tom Hines, Yoichi Iida.", prob=0.4), GUARDS, prompt) == guards.DROP_PROMPT_ECHO
     assert guards.drop_reason(_decoded("Tom Hines.", prob=0.95), GUARDS, prompt) is None
+    assert guards.drop_reason(_decoded("Tom Hines.", prob=0.4), GUARDS, prompt) is None  # one name is said
     assert guards.drop_reason(_decoded("Thank you, Tom Hines.", prob=0.4), GUARDS, prompt) is None
     assert guards.drop_reason(_decoded("飯田陽一、輸出管理", prob=0.3), GUARDS, "柴野相雄、飯田陽一、輸出管理。") == guards.DROP_PROMPT_ECHO
+    assert guards.drop_reason(_decoded("飯田陽一、輸出管理", prob=0.95), GUARDS, "柴野相雄、飯田陽一、輸出管理。") is None
     assert guards.drop_reason(_decoded("飯田陽一です", prob=0.3), GUARDS, "柴野相雄、飯田陽一、輸出管理。") is None
 
 
@@ -156,3 +158,13 @@ def test_guards_and_packing_do_not_load_ctranslate2():
             "pipeline.asr.correct; print('ctranslate2' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_text_decoded_as_one_stretch_goes_back_to_the_speech_it_was_said_in():
+    from pipeline.asr.packing import split_at_pauses
+
+    words = [Word(0.0, 0.5, " Thank", 0.9), Word(0.5, 1.0, " you.", 0.9), Word(1.6, 2.0, " Next", 0.9),
+             Word(2.0, 2.4, " question.", 0.9)]
+    pieces = split_at_pauses([Decoded(0.0, 2.4, "Thank you. Next question.", words)], [1.3, 5.0])
+    assert [(p.text, p.start_s, p.end_s) for p in pieces] == [("Thank you.", 0.0, 1.0), ("Next question.", 1.6, 2.4)]
+    assert split_at_pauses([Decoded(0.0, 2.4, "Thank you. Next question.", words)], []) [0].text == "Thank you. Next question."

@@ -49,22 +49,39 @@ def test_jfk_word_error_rate_and_word_timing(jfk):
     assert americans[0]["start_s"] - 0.5 <= 1.8 <= americans[0]["end_s"] + 0.5
 
 
+def _seconds(segments, language, start_s, end_s):
+    """Speech time inside [start_s, end_s) that the transcript gives to ``language``."""
+    return sum(max(0.0, min(s["end_s"], end_s) - max(s["start_s"], start_s))
+               for s in segments if s["language"] == language)
+
+
+# Margins: these hold under every CTranslate2 kernel setting of scripts/kernel_matrix.sh
+# (AVX2, AVX512, with and without MKL); a short fragment may go either way on some CPU, so
+# the checks count speech time, not single segments.
+LANGUAGE_TIME_SHARE = 0.8
+
+
 def test_english_then_japanese_each_in_its_own_script(ja_en):
-    english = [s for s in ja_en["segments"] if s["end_s"] <= 11.5]
-    japanese = [s for s in ja_en["segments"] if s["start_s"] >= 11.5]
-    assert english and japanese
-    assert all(s["language"] == "en" and not KANA_KANJI.search(s["text"]) for s in english)
-    assert all(s["language"] == "ja" and KANA_KANJI.search(s["text"]) for s in japanese)
-    assert "server" in " ".join(s["text"] for s in english).lower()
+    segments = ja_en["segments"]
+    english_s = _seconds(segments, "en", 0.0, 11.5) + _seconds(segments, "ja", 0.0, 11.5)
+    japanese_s = _seconds(segments, "en", 11.5, 99.0) + _seconds(segments, "ja", 11.5, 99.0)
+    assert english_s > 0 and japanese_s > 0
+    assert _seconds(segments, "en", 0.0, 11.5) >= LANGUAGE_TIME_SHARE * english_s
+    assert _seconds(segments, "ja", 11.5, 99.0) >= LANGUAGE_TIME_SHARE * japanese_s
+    # Each segment is written in the script of the language it was given.
+    for segment in segments:
+        assert bool(KANA_KANJI.search(segment["text"])) == (segment["language"] == "ja"), segment["text"]
+    assert "server" in " ".join(s["text"] for s in segments if s["language"] == "en").lower()
 
 
 def test_language_switch_in_one_file(multilingual):
     segments = multilingual["segments"]
     assert {s["language"] for s in segments} == {"en", "de"}
     # The English licence text ends near 29 s; the German rendering follows.
-    for segment in segments:
-        expected = "en" if segment["end_s"] < 30.0 else "de"
-        assert segment["language"] == expected, (segment["start_s"], segment["text"][:40])
+    english_part = _seconds(segments, "en", 0.0, 29.0) + _seconds(segments, "de", 0.0, 29.0)
+    german_part = _seconds(segments, "en", 31.0, 99.0) + _seconds(segments, "de", 31.0, 99.0)
+    assert _seconds(segments, "en", 0.0, 29.0) >= 0.9 * english_part
+    assert _seconds(segments, "de", 31.0, 99.0) >= 0.9 * german_part
     german = " ".join(s["text"] for s in segments if s["language"] == "de")
     assert "Software" in german and "Dokumentation" in german
 
@@ -75,8 +92,23 @@ def test_invariants_on_every_transcript(jfk, ja_en, multilingual):
         assert transcript["provenance"]["models"]["asr"]["engine"] == "faster-whisper"
 
 
-def test_no_text_is_invented_on_music_and_silence(tmp_path):
-    """20 s of chords over noise, then silence: a webinar's waiting room."""
+GLOSSARY_EVENT = """  people:
+    - {id: hines, name: {en: Tom Hines, ja: トム・ハインズ}, aliases: [Hines], roles: [speaker]}
+    - {id: iida, name: {en: Yoichi Iida, ja: 飯田陽一}, aliases: [飯田, いいだ], roles: [speaker]}
+  sessions:
+    - {id: s1, title: {en: Opening, ja: 開会}, start: "08:00", end: "08:30",
+       people: [{person: hines, role: speaker}, {person: iida, role: speaker}]}
+  glossary:
+    - {en: export control, ja: 輸出管理, reading: ユシュツカンリ}
+    - {en: Wassenaar Arrangement, ja: ワッセナー・アレンジメント}
+    - {en: economic security, ja: 経済安全保障}
+"""
+
+
+@pytest.mark.parametrize("event", ["", GLOSSARY_EVENT], ids=["plain", "with-glossary-prompt"])
+def test_no_text_is_invented_on_music_and_silence(tmp_path, event):
+    """20 s of chords over noise, then silence: a webinar's waiting room. With the glossary on,
+    Whisper is prompted with names and terms: none of them may appear."""
     import numpy as np
     import soundfile
 
@@ -88,7 +120,11 @@ def test_no_text_is_invented_on_music_and_silence(tmp_path):
     audio[: len(chords)] += chords
     recording = tmp_path / "waiting-room.wav"
     soundfile.write(recording, audio.astype(np.float32), rate)
-    config_path = write_config(tmp_path / "c.yaml")
+    config_path = write_config(tmp_path / "c.yaml", extra=event)
     out = tmp_path / "out"
-    run_pipeline(recording, load_config(config_path), config_path, out, to_stage="transcribe")
+    config = load_config(config_path)
+    run_pipeline(recording, config, config_path, out, to_stage="transcribe")
     assert read_json(out / "transcript.json")["segments"] == []
+    if event:  # the prompt was there, and within its bound
+        counters = read_json(out / "manifest.json")["stages"]["transcribe"]["counters"]
+        assert 0 < counters["prompt_tokens_max"] <= config.transcribe.prompt_max_tokens

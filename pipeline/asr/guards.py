@@ -78,17 +78,20 @@ def speaking_rate(segment: Decoded, language: str) -> float:
 
 
 def echoes_prompt(segment: Decoded, prompt: str | None) -> bool:
-    """Whether every word of the segment's text also occurs in the prompt (ignoring case and
-    punctuation; for Japanese, every character)."""
+    """Whether the segment only recites the prompt: two or more of its entries (names, terms)
+    and nothing else. One name alone is not an echo: people do say "Tom Hines."."""
     if not prompt:
         return False
-    text, source = normalise(segment.text), normalise(prompt)
+    text = normalise(segment.text)
     if not text:
         return False
-    if " " in text or text.isascii():
-        vocabulary = set(source.split())
-        return all(word in vocabulary for word in text.split())
-    return set(text.replace(" ", "")) <= set(source.replace(" ", "")) and text.replace(" ", "") in source.replace(" ", "")
+    entries = [normalise(e) for e in re.split(r"[,、。.]", prompt) if normalise(e)]
+    if sum(1 for e in entries if e and e in text) < 2:
+        return False
+    rest = text
+    for entry in sorted(entries, key=len, reverse=True):
+        rest = rest.replace(entry, " ")
+    return not rest.strip()
 
 
 def drop_reason(segment: Decoded, settings: GuardSettings, prompt: str | None = None) -> str | None:

@@ -189,3 +189,28 @@ def split_by_segment(decoded: list[Decoded], window: Window) -> list[list[Decode
             per_segment[index].append(Decoded(words[0].start_s, words[-1].end_s, text, words,
                                               piece.avg_logprob, piece.no_speech_prob, piece.compression_ratio))
     return per_segment
+
+
+def split_at_pauses(decoded: list[Decoded], pauses: list[float]) -> list[Decoded]:
+    """Decoder segments cut where the VAD heard a pause (``pauses``: times inside each pause).
+
+    Same-language neighbours are decoded as one stretch for context, but a pause is where a
+    speaker may change: each piece of text goes back to the stretch of speech it was said in.
+    Text without word timings stays whole.
+    """
+    result = []
+    for piece in decoded:
+        if not piece.words:
+            result.append(piece)
+            continue
+        groups: list[list[Word]] = [[]]
+        for word in piece.words:
+            middle = (word.start_s + word.end_s) / 2
+            if groups[-1] and any((groups[-1][-1].start_s + groups[-1][-1].end_s) / 2 < p <= middle for p in pauses):
+                groups.append([])
+            groups[-1].append(word)
+        for words in groups:
+            text = "".join(w.text for w in words).strip()
+            result.append(Decoded(words[0].start_s, words[-1].end_s, text, words, piece.avg_logprob,
+                                  piece.no_speech_prob, piece.compression_ratio))
+    return result

@@ -28,7 +28,7 @@ from ..core.config import Config, TranscribeSettings
 from .correct import Corrector
 from .engines import Engine, load_engine
 from .packing import (SpeechSegment, Window, join_neighbours, pack_by_language, pad_segments, settle_short_fragments,
-                      split_by_segment, window_audio)
+                      split_at_pauses, split_by_segment, window_audio)
 from .results import Decoded
 from .vocabulary import Vocabulary, count_tokens, fits_tokens
 from ..core.events import message, progress
@@ -233,14 +233,15 @@ def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], l
     settled = settle_short_fragments(identified, settings.min_language_s, settings.retry_if_language_probability_below,
                                      settings.natural_pause_s)
     counters["fragments_settled"] += sum(a.language != b.language for a, b in zip(identified, settled))
-    identified = join_neighbours(settled, settings.retry_if_language_probability_below, settings.natural_pause_s,
+    identified = join_neighbours(settled, settings.join_if_language_probability_above, settings.natural_pause_s,
                                  settings.max_window_s)
     if identified:
         identified = pad_segments(identified, settings.context_pad_s, duration_s or identified[-1].end_s)
     segments = []
+    pauses = [(a["end_s"] + b["start_s"]) / 2 for a, b in zip(chunk, chunk[1:])]
     for language, probability, decoded in decode_segments(engine, wav, identified, settings, counters, prompts,
                                                           languages):
-        for piece in decoded:
+        for piece in split_at_pauses(decoded, pauses):
             reason = guards.drop_reason(piece, settings.guards, prompts.get(language))
             if reason:
                 counters[f"dropped_{reason}"] += 1

