@@ -13,6 +13,7 @@ import docx
 import pytest
 
 from pipeline.cli import main
+from pipeline.core.artifacts import schema_version
 from pipeline.core.config import PublishSettings, load_config
 from pipeline.core.errors import PipelineError
 from pipeline.publish import captions, ohms
@@ -245,6 +246,7 @@ def test_refuses_unreviewed_content_in_one_line_unless_allowed(tmp_path):
 def test_aligned_json_is_published_only_with_the_flag(tmp_path):
     out, config = make_run(tmp_path)
     aligned = json.loads((out / "reviewed.json").read_text(encoding="utf-8"))
+    aligned["schema_version"] = schema_version("aligned.json")
     for segment in aligned["segments"]:
         del segment["review"]
     (out / "aligned.json").write_text(json.dumps(aligned, ensure_ascii=False), encoding="utf-8")

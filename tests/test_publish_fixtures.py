@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from pipeline.core.artifacts import schema_version
+
 CONFIG = """\
 event:
   title: {en: "Test symposium on export control", ja: "輸出管理テストシンポジウム"}
@@ -91,7 +93,7 @@ def make_run(folder: Path, unreviewed: int = 0, translations: bool = True) -> tu
         {"id": "session-1", "title": {"en": "Export control", "ja": "輸出管理"}, "start_s": 10.25, "end_s": 20.0,
          "speakers": [{"id": p, **PEOPLE[p]} for p in ("iida", "hines")]},
     ]
-    reviewed = {"schema_version": 2, "duration_s": 20.0, "languages": ["en", "ja"],
+    reviewed = {"schema_version": schema_version("reviewed.json"), "duration_s": 20.0, "languages": ["en", "ja"],
                 "tracks": [{"name": "floor", "role": "floor", "language": None}], "segments": segments,
                 "voices": {}, "people": PEOPLE, "sessions": sessions}
     (out / "reviewed.json").write_text(json.dumps(reviewed, ensure_ascii=False, indent=1), encoding="utf-8")

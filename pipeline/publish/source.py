@@ -7,6 +7,7 @@ the same input gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,11 +54,12 @@ class Run:
     def languages(self) -> list[str]:
         return list(self.config.event.languages)
 
-    @property
+    @functools.cached_property
     def segments(self) -> list[dict]:
         """Speech on the floor track (the audio in the package), in time order."""
         floor = next(t.name for t in self.config.recording.tracks if t.role == "floor")
-        return [s for s in self.transcript["segments"] if s.get("track", floor) == floor]
+        return sorted((s for s in self.transcript["segments"] if s.get("track", floor) == floor),
+                      key=lambda s: s["start_s"])
 
     @property
     def sessions(self) -> list[dict]:
@@ -77,6 +79,10 @@ class Run:
             return Rendering(segment["text"].strip(), language, ORIGINAL)
         entry = (self.translations.get("segments", {}).get(segment["id"]) or {}).get(language) or {}
         text = (entry.get("text") or "").strip()
+        if not text:  # an editor's translation recorded by the review stage, before translate ran
+            edited = ((segment.get("review") or {}).get("translation") or {}).get(language)
+            if isinstance(edited, str) and edited.strip():
+                return Rendering(edited.strip(), language, "editor")
         if text:
             return Rendering(text, language, entry.get("source") or "machine", entry.get("status") or "ok")
         return Rendering(segment["text"].strip(), segment["language"], MISSING, "missing")
