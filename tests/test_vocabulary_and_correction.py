@@ -141,3 +141,11 @@ def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
     assert engine.prompts[0] is None
     [segment] = result["segments"]
     assert "Suarez" in segment["text"] and result["counters"]["corrections"] == len(segment["corrections"]) >= 1
+
+
+def test_japanese_readings_off_by_a_long_vowel_or_first_kana_need_a_name_cue(corrector):
+    assert corrector.correct(_segment("内閣官房のイーダーでございます", "ja"))["text"] == "内閣官房の飯田でございます"
+    assert corrector.correct(_segment("アインズ様、ありがとうございました", "ja"))["text"] == "ハインズ様、ありがとうございました"
+    # Without a cue after them, the same near-misses stay.
+    assert corrector.correct(_segment("イーダーの件", "ja"))["corrections"] == []
+    assert corrector.correct(_segment("アインズの本", "ja"))["corrections"] == []

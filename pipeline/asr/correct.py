@@ -186,26 +186,38 @@ class Corrector:
                 if _katakana(surface) in self.right:
                     blocked.update(range(run[0][0], run[-1][1]))
                     continue
-                if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run):
-                    following = "".join(r for *_, r in tokens[i + n:i + n + 3])
-                    if not (_is_kana(surface) and following.startswith(self.name_cues())):
-                        continue
+                following = "".join(r for *_, r in tokens[i + n:i + n + 3])
+                cued = following.startswith(self.name_cues())
+                if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run) and not (_is_kana(surface) and cued):
+                    continue
                 for form in forms:
                     if _katakana(surface) == _katakana(form.target):
                         continue
-                    if abs(len(reading) - len(form.key)) > 1:
-                        continue
-                    distance = Levenshtein.normalized_distance(reading, form.key)
-                    exact = distance == 0
-                    if exact and len(form.key) < 3:
-                        continue
-                    if not exact and (len(form.key) < self.settings.correction_min_kana_ja
-                                      or distance > self.settings.correction_max_distance_ja):
-                        continue
-                    if not exact and reading[:1] != form.key[:1]:
-                        continue
-                    candidates.append((distance, -len(form.key), run[0][0], run[-1][1], form))
+                    match = self._reading_match(reading, form.key, cued)
+                    if match is not None:
+                        candidates.append((match, -len(form.key), run[0][0], run[-1][1], form))
         return self._choose(candidates, blocked, "ja", text)
+
+    def _reading_match(self, reading: str, key: str, cued: bool) -> float | None:
+        """Distance between a run's reading and a form's, or None when they are not a match.
+
+        Exact readings of three kana or more match (しばの, 芝野 for 柴野). Readings equal once
+        long vowels are folded (イーダ for イイダ) match when a name cue follows. Close readings
+        match from ``correction_min_kana_ja`` kana, within ``correction_max_distance_ja``, and
+        start with the same kana unless a name cue follows (アインズ様 for ハインズ).
+        """
+        if reading == key:
+            return 0.0 if len(key) >= 3 else None
+        if cued and len(_folded(key)) >= 2 and _folded(reading) == _folded(key):
+            return 0.01
+        if abs(len(reading) - len(key)) > 1 or len(key) < self.settings.correction_min_kana_ja:
+            return None
+        distance = Levenshtein.normalized_distance(reading, key)
+        if distance > self.settings.correction_max_distance_ja:
+            return None
+        if reading[:1] != key[:1] and not cued:
+            return None
+        return distance
 
     def _choose(self, candidates: list[tuple], blocked: set[int], language: str, text: str = "") -> list[tuple]:
         """Best non-overlapping candidates (smallest distance, longest form first)."""
@@ -268,6 +280,12 @@ def _tokenizer():
     from sudachipy import Dictionary
 
     return Dictionary(dict="core").create()
+
+
+def _folded(reading: str) -> str:
+    """A katakana reading with long vowels and doubled kana folded (イーダー, イイダ -> イダ)."""
+    reading = reading.replace("ー", "").replace("ッ", "")
+    return re.sub(r"(.)\1+", r"\1", reading)
 
 
 def japanese_tokens(text: str) -> list[tuple[int, int, str, str]]:
