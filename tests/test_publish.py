@@ -358,3 +358,16 @@ def test_ohms_keeps_japanese_in_the_alt_fields_when_the_agenda_lists_it_first(tm
     point = ET.fromstring(ohms.to_xml(run, "captions/captions.{language}.vtt", "audio/recording.flac")) \
         .find(f"{OHMS}record/{OHMS}index/{OHMS}point")
     assert point.findtext(f"{OHMS}title") == "Opening" and point.findtext(f"{OHMS}title_alt") == "開会"
+
+
+def test_an_editors_translation_in_reviewed_json_is_used_before_translate_has_run(tmp_path):
+    from pipeline.publish.source import load_run
+
+    out, config = make_run(tmp_path, translations=False)
+    reviewed = json.loads((out / "reviewed.json").read_text(encoding="utf-8"))
+    reviewed["segments"][3]["review"]["translation"] = {"ja": "どうもありがとうございました。"}
+    (out / "reviewed.json").write_text(json.dumps(reviewed, ensure_ascii=False), encoding="utf-8")
+    run = load_run(out, load_config(config))
+    rendering = run.text(run.segments[3], "ja")
+    assert (rendering.text, rendering.source) == ("どうもありがとうございました。", "editor")
+    assert run.text(run.segments[2], "en").source == "missing"
