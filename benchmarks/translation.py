@@ -188,9 +188,41 @@ def cmd_whisper(args) -> dict:
             "examples": [[r, h] for r, h in pairs[:5]]}
 
 
+def cmd_partial(args) -> dict:
+    """Score whatever a (possibly unfinished) run has cached so far: only the truth utterances
+    whose matched segments are all translated count. For runs cut short by a deadline."""
+    import sacrebleu
+
+    from pipeline.text.glossary import Glossary
+    from pipeline.evaluation.translation import term_accuracy
+
+    translations: dict = {}
+    for line in args.cache.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        translations.setdefault(row["id"], {})[row["target"]] = row["record"]
+    transcript = read_json(args.out / ("reviewed.json" if (args.out / "reviewed.json").is_file() else "aligned.json"))
+    floor = [s for s in transcript["segments"] if s.get("track", "floor") == "floor"]
+    truth = [u for u in read_json(args.truth)["utterances"] if u.get("track", "floor") == "floor"]
+    matches = [m for m in ev.match(floor, truth) if m.segments and all(s["id"] in translations for s in m.segments)]
+    result = {"utterances_scored": len(matches), "utterances": len(truth)}
+    for source, target in (("ja", "en"), ("en", "ja")):
+        pairs = [(m.utterance["translation"], ("" if target == "ja" else " ").join(
+            translations[s["id"]].get(target, {}).get("text", "") for s in m.segments))
+            for m in matches if m.utterance["language"] == source]
+        if pairs:
+            result[f"chrf_{source}_{target}"] = round(sacrebleu.corpus_chrf([h for _, h in pairs], [[r for r, _ in pairs]]).score, 1)
+            result[f"utterances_{source}_{target}"] = len(pairs)
+    glossary = Glossary.from_event(load_config(args.config).event)
+    result.update(term_accuracy(matches, translations, ["en", "ja"], glossary))
+    records = [t for r in translations.values() for t in r.values()]
+    result["checked_share"] = round(sum(r["status"] == "ok" for r in records) / len(records), 3) if records else None
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["stage", "ablation", "whisper", "links"])
+    parser.add_argument("command", choices=["stage", "ablation", "whisper", "links", "partial"])
+    parser.add_argument("--cache", type=Path, help="partial: a cache/translations.jsonl of a run")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "demo")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--recording", type=Path, default=DEMO)
@@ -202,7 +234,8 @@ def main() -> None:
     if args.command == "links":
         args.config = args.config if args.config != CONFIG else ROOT / "configs" / "demo-interpreted.yaml"
         args.recording = args.recording if args.recording != DEMO else ROOT / "recordings" / "demo" / "demo-symposium-interpreted.mka"
-    result = {"stage": cmd_stage, "links": cmd_stage, "ablation": cmd_ablation, "whisper": cmd_whisper}[args.command](args)
+    result = {"stage": cmd_stage, "links": cmd_stage, "ablation": cmd_ablation, "whisper": cmd_whisper,
+              "partial": cmd_partial}[args.command](args)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.json:
         write_json(args.json, result)
