@@ -18,14 +18,14 @@ class ReportSettings(Strict):
     # Measured on the demo: see docs/report.md.
     japanese_from: Literal["source", "translate"] = "source"
     # Key points per speaker and per session part, at most.
-    max_points_per_speaker: int = Field(default=3, ge=1, le=8)
+    max_points_per_speaker: int = Field(default=2, ge=1, le=8)
     # Bounded context of one map step: the speaker's most central sentences up to this many
     # characters (Japanese characters count double).
     max_context_chars: int = Field(default=1400, ge=200)
     # Answers of the model that fail the checks are asked again this many times, then the
     # extractive draft takes their place.
     retries: int = Field(default=1, ge=0, le=3)
-    max_tokens: int = Field(default=220, ge=32)
+    max_tokens: int = Field(default=200, ge=32)
     # A claim is supported when the best cited segment is at least this similar to it
     # (multilingual-e5-small cosine) and ranks among the ``support_rank`` segments of the
     # transcript most similar to the claim. e5's cosines sit high (unrelated ~0.75-0.8): rank
