@@ -160,11 +160,29 @@ def cluster(vectors: np.ndarray, min_silhouette: float, max_speakers: int | None
     return np.argmax(vectors @ centres.T, axis=1)
 
 
-def _kmeans(points: np.ndarray, k: int) -> np.ndarray:
-    from sklearn.cluster import KMeans
-
-    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(points)
-    _, dense = np.unique(labels, return_inverse=True)
+def _kmeans(points: np.ndarray, k: int, tries: int = 4, rounds: int = 30) -> np.ndarray:
+    """Plain k-means (k-means++ starts, fixed seed, best of ``tries``) on a few columns; a
+    hand-rolled loop because the search runs it for every k up to 20 and sklearn's setup per
+    call costs more than the clustering itself."""
+    rng = np.random.default_rng(0)
+    best, best_inertia = np.zeros(len(points), dtype=int), np.inf
+    for _ in range(tries):
+        centres = [points[rng.integers(len(points))]]
+        for _ in range(1, k):
+            distance = np.min(((points[:, None, :] - np.array(centres)[None]) ** 2).sum(axis=2), axis=1)
+            total = distance.sum()
+            centres.append(points[rng.choice(len(points), p=distance / total) if total > 0 else rng.integers(len(points))])
+        centres = np.array(centres)
+        for _ in range(rounds):
+            labels = np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+            moved = np.array([points[labels == c].mean(axis=0) if np.any(labels == c) else centres[c] for c in range(k)])
+            if np.allclose(moved, centres):
+                break
+            centres = moved
+        inertia = ((points - centres[labels]) ** 2).sum()
+        if inertia < best_inertia:
+            best, best_inertia = labels, inertia
+    _, dense = np.unique(best, return_inverse=True)
     return dense
 
 
