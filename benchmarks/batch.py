@@ -126,8 +126,13 @@ def main() -> None:
     # Sequential per-stage times include each process's model loading; the batch's per-stage times,
     # on workers that keep their models, are closer to an archive's steady state.
     batch_times = par.get("time_per_stage_s", {})
-    done = par.get("counts", {}).get("ok", 0) or 1
-    per_audio = {s: batch_times.get(s, 0.0) / done / audio_s for s in stage_names}
+    done = par.get("counts", {}).get("ok", 0)
+    if done:
+        per_audio = {s: batch_times.get(s, 0.0) / done / audio_s for s in stage_names}
+        source = "the batch's workers (models kept between recordings)"
+    else:  # the batch did not finish in its time box: the sequential runs (model loading included)
+        per_audio = {s: sum(r["stages"].get(s, 0.0) for r in runs) / max(len(runs), 1) / audio_s for s in stage_names}
+        source = "the sequential runs (each loads its models)"
     speedup = round(seq["wall_s"] / par["wall_s"], 2) if par.get("wall_s") and not par.get("timed_out") else None
     efficiency = (speedup or 1.0) / args.workers
     result = {
@@ -139,7 +144,7 @@ def main() -> None:
         "estimate": {
             "assumptions": f"{args.archive} recordings of {args.archive_minutes:.0f} min on {args.machines} machines "
                            f"like this one ({args.workers_per_machine} workers each), stage time linear in audio "
-                           f"(measured on the {audio_s:.0f} s clip with workers that keep their models), "
+                           f"(measured on the {audio_s:.0f} s clip by {source}), "
                            f"parallel efficiency {efficiency:.2f} as measured here; stages after --to not included",
             **estimate(per_audio, {}, efficiency, args.archive, args.archive_minutes, args.machines,
                        args.workers_per_machine),

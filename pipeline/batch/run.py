@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import importlib.util
 import logging
+import os
 import sys
 import threading
 import time
@@ -139,9 +140,13 @@ def _local_cluster(size: resources.ClusterSize):
     # alone (a worker over 95% of its limit is restarted and its task retried), never paused.
     dask.config.set({"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
                      "distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": 0.95})
+    # Each worker's engines use every core (transcribe.threads: 0); with several workers on one
+    # machine their OpenMP threads must not spin while waiting for a core another worker holds.
+    # Waiting passively changes no result, only how idle threads wait.
+    env = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")} if size.workers > 1 else {}
     return LocalCluster(n_workers=size.workers, threads_per_worker=size.threads_per_worker, processes=True,
                         memory_limit=f"{size.memory_limit_mb}MiB", dashboard_address=dashboard,
-                        host="127.0.0.1", silence_logs=logging.ERROR)
+                        host="127.0.0.1", silence_logs=logging.ERROR, env=env)
 
 
 # Sent by value (a lambda): the scheduler need not have this project installed.
