@@ -33,6 +33,15 @@ class ConstantEngine:
         return [Decoded(0.0, end, "words here", [Word(0.0, end / 2, " words", 0.9), Word(end / 2, end, " here", 0.9)])]
 
 
+@pytest.fixture
+def fake_models(monkeypatch):
+    """A constant ASR engine and a fake LLM: the runner's behaviour, not the models', is tested."""
+    from translate_fakes import FakeLLM
+
+    monkeypatch.setattr(transcribe, "load_engine", lambda settings: ConstantEngine())
+    monkeypatch.setattr("pipeline.text.llm.load_llm", lambda settings: FakeLLM())
+
+
 def _run(config_path, out, recording=None, **kwargs):
     with reporting_to(CollectingSink()) as sink:
         run_pipeline(recording or fixture("whisper/jfk.flac"), load_config(config_path), config_path, out, **kwargs)
@@ -45,8 +54,7 @@ def _ran(outcome):
     return [name for name, word in outcome.items() if word == "running"]
 
 
-def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(tmp_path, monkeypatch):
-    monkeypatch.setattr(transcribe, "load_engine", lambda settings: ConstantEngine())
+def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(tmp_path, fake_models):
     config = write_config(tmp_path / "c.yaml")
     out = tmp_path / "out"
     assert _ran(_run(config, out)) == STAGE_NAMES
@@ -56,7 +64,9 @@ def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(t
     assert _ran(_run(config, out)) == ["captions"]
 
     write_config(config, extra="captions: {max_lines: 1}\ntranscribe: {beam_size: 2}\n")
-    assert _ran(_run(config, out)) == ["transcribe", "align", "captions"]
+    # Everything downstream of the transcript, but not diarize, which reads only the audio.
+    downstream = STAGE_NAMES[STAGE_NAMES.index("transcribe"):]
+    assert _ran(_run(config, out)) == [name for name in downstream if name != "diarize"]
 
     manifest = read_json(out / "manifest.json")
     assert manifest["stages"]["transcribe"]["settings"]["transcribe"]["beam_size"] == 2
@@ -66,8 +76,7 @@ def test_unchanged_stages_are_skipped_and_settings_rerun_only_what_they_affect(t
     assert transcript["provenance"]["fingerprint"] == manifest["stages"]["transcribe"]["fingerprint"]
 
 
-def test_a_stage_reruns_alone_and_a_deleted_output_is_remade(tmp_path, monkeypatch):
-    monkeypatch.setattr(transcribe, "load_engine", lambda settings: ConstantEngine())
+def test_a_stage_reruns_alone_and_a_deleted_output_is_remade(tmp_path, fake_models):
     config = write_config(tmp_path / "c.yaml")
     out = tmp_path / "out"
     _run(config, out)
@@ -91,7 +100,7 @@ def test_killed_transcription_resumes_from_finished_chunks(tmp_path):
     """Kill the CLI during transcription; the next run reuses the chunks already done."""
     recording = fixture("faster-whisper/multilingual.mp3")
     config = write_config(tmp_path / "c.yaml", ("en", "de"), extra="transcribe: {checkpoint_every_s: 10}\n")
-    command = [sys.executable, "-m", "pipeline", "run", str(recording), "--config", str(config)]
+    command = [sys.executable, "-m", "pipeline", "run", str(recording), "--config", str(config), "--to", "transcribe"]
     first = subprocess.Popen(command + ["--out", str(tmp_path / "out")], cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     work = tmp_path / "out" / ".work" / "transcribe"

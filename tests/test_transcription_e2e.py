@@ -19,7 +19,7 @@ KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 def transcribe_fixture(tmp_path_factory, relative, languages):
     out = tmp_path_factory.mktemp("out")
     config_path = write_config(out / "config.yaml", languages)
-    run_pipeline(fixture(relative), load_config(config_path), config_path, out / "run")
+    run_pipeline(fixture(relative), load_config(config_path), config_path, out / "run", to_stage="transcribe")
     return read_json(out / "run" / "transcript.json")
 
 
