@@ -216,7 +216,7 @@ def test_schema_org_event_recording_and_people(package):
     assert ("Tomoo Shibano", "host") in roles and ("Tom Hines", "speaker") in roles
     hines = next(r["performer"] for r in data["performer"] if r["performer"]["@id"] == "#person-hines")
     assert hines["affiliation"]["name"][0]["@value"] == "U.S. Embassy in Tokyo"
-    assert [s["@id"].rsplit("#", 1)[1] for s in data["subEvent"]] == ["opening", "session-1"]
+    assert [s["@id"].rsplit("#", 1)[1] for s in data["subEvent"]] == ["opening", "session-1", "closing"]
 
 
 def test_provenance_records_inputs_review_and_translation_coverage(package):
@@ -225,6 +225,8 @@ def test_provenance_records_inputs_review_and_translation_coverage(package):
     assert summary["translations"]["ja"]["missing_segments"] == ["seg-00004"]
     assert summary["translations"]["en"]["by_source"] == {"interpreter": 1, "machine": 1, "original": 2}
     assert set(summary["inputs"]) == {"reviewed.json", "translations.json", "manifest.json", "audio/floor.wav"}
+    # a session on the agenda that the recording never reached has no chapter, index point or range
+    assert summary["sessions_not_in_recording"] == ["closing"]
 
 
 def test_refuses_unreviewed_content_in_one_line_unless_allowed(tmp_path):

@@ -28,6 +28,8 @@ event:
        people: [{person: shibano, role: host}, {person: hines, role: speaker}]}
     - {id: session-1, title: {en: Export control, ja: 輸出管理}, start: "09:05", end: "09:30",
        people: [{person: iida, role: speaker}, {person: hines, role: speaker}]}
+    - {id: closing, title: {en: Closing, ja: 閉会}, start: "09:30", end: "09:35",
+       people: [{person: shibano, role: host}]}
   glossary:
     - {en: export control, ja: 輸出管理}
     - {en: economic security, ja: 経済安全保障}
@@ -92,6 +94,8 @@ def make_run(folder: Path, unreviewed: int = 0, translations: bool = True) -> tu
          "speakers": [{"id": p, **PEOPLE[p]} for p in ("shibano", "hines")]},
         {"id": "session-1", "title": {"en": "Export control", "ja": "輸出管理"}, "start_s": 10.25, "end_s": 20.0,
          "speakers": [{"id": p, **PEOPLE[p]} for p in ("iida", "hines")]},
+        # on the agenda, never reached in the recording: the align stage leaves it unplaced
+        {"id": "closing", "title": {"en": "Closing", "ja": "閉会"}, "start_s": None, "end_s": None, "speakers": []},
     ]
     reviewed = {"schema_version": schema_version("reviewed.json"), "duration_s": 20.0, "languages": ["en", "ja"],
                 "tracks": [{"name": "floor", "role": "floor", "language": None}], "segments": segments,

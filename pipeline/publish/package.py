@@ -171,6 +171,7 @@ def _summary(run: Run, caption_counts: dict, audio_file: str) -> dict:
         "review": run.review,
         "translations": translations,
         "captions": caption_counts,
+        "sessions_not_in_recording": [s["id"] for s in run.agenda_sessions if s not in run.sessions],
         "report": sorted(p.relative_to(run.out_dir).as_posix() for p in run.report_files),
         "inputs": inputs,
         "settings": run.config.publish.model_dump(mode="json"),

@@ -76,7 +76,7 @@ def json_ld(run: Run, base: str, audio_file: str, audio_format: str, caption_fil
         "subEvent": [{"@type": "Event", "@id": f"{base}#{s['id']}",
                       "name": _texts({l: bilingual(s.get("title"), l) for l in languages}),
                       "performer": [{"@id": f"#person-{p['id']}"} for p in s.get("speakers") or [] if p.get("id")]}
-                     for s in run.sessions],
+                     for s in run.agenda_sessions],
     }
     if run.config.event.date:
         event["startDate"] = run.config.event.date

@@ -62,8 +62,15 @@ class Run:
                       key=lambda s: s["start_s"])
 
     @property
-    def sessions(self) -> list[dict]:
+    def agenda_sessions(self) -> list[dict]:
+        """Every session of the outline, including those the align stage did not find in the
+        recording (their start_s and end_s are None)."""
         return list(self.transcript.get("sessions") or [])
+
+    @property
+    def sessions(self) -> list[dict]:
+        """The sessions placed on the recording: what chapters, index points and ranges show."""
+        return [s for s in self.agenda_sessions if s.get("start_s") is not None and s.get("end_s") is not None]
 
     @property
     def people(self) -> dict:
