@@ -88,12 +88,17 @@ def cmd_stage(args) -> dict:
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2), **keep}
 
 
-def truth_as_reviewed(truth: dict, config, out: Path) -> None:
-    """A reviewed.json whose floor segments are the truth's utterances (perfect recognition)."""
+def truth_as_reviewed(truth: dict, config, out: Path, limit: int | None = None) -> None:
+    """A reviewed.json whose floor segments are the truth's utterances (perfect recognition);
+    with ``limit``, only the first ``limit`` utterances of each language."""
     people = {p.id: p for p in config.event.people}
     segments = []
+    taken: dict[str, int] = {}
     for u in truth["utterances"]:
         if u.get("track", "floor") != "floor":
+            continue
+        taken[u["language"]] = taken.get(u["language"], 0) + 1
+        if limit and taken[u["language"]] > limit:
             continue
         person = people.get(u["person"])
         segments.append({"id": u["id"], "track": "floor", "start_s": u["start_s"], "end_s": u["end_s"],
@@ -124,10 +129,10 @@ def score_reference_run(out: Path, truth: dict, glossary) -> dict:
     floor = [u for u in truth["utterances"] if u.get("track", "floor") == "floor"]
     result = {}
     for source, target in (("ja", "en"), ("en", "ja")):
-        pairs = [(u["translation"], translations.get(u["id"], {}).get(target, {}).get("text", ""))
-                 for u in floor if u["language"] == source]
+        pairs = [(u["translation"], translations[u["id"]][target]["text"])
+                 for u in floor if u["language"] == source and u["id"] in translations]
         result[f"chrf_{source}_{target}"] = round(sacrebleu.corpus_chrf([h for _, h in pairs], [[r for r, _ in pairs]]).score, 1)
-    matches = [Match(u, [{"id": u["id"]}]) for u in floor]
+    matches = [Match(u, [{"id": u["id"]}]) for u in floor if u["id"] in translations]
     accuracy = term_accuracy(matches, translations, ["en", "ja"], glossary)
     result.update({k: (round(v, 3) if isinstance(v, float) else v) for k, v in accuracy.items()})
     records = [t for r in translations.values() for t in r.values()]
@@ -140,13 +145,16 @@ def cmd_ablation(args) -> dict:
 
     truth = read_json(args.truth)
     table = {}
-    names = args.variants.split(",") if args.variants else list(VARIANTS)
+    names = args.variants.split(";") if args.variants else list(VARIANTS)
     for name in names:
+        keep = args.keep / name.replace(" ", "_").replace(",", "").replace("+", "_") if args.keep else None
         with tempfile.TemporaryDirectory() as tmp:
+            tmp = keep or tmp
             out = Path(tmp) / "out"
+            Path(tmp).mkdir(parents=True, exist_ok=True)
             config_path = variant_config(args.config, Path(tmp) / "config.yaml", VARIANTS[name])
             config = load_config(config_path)
-            truth_as_reviewed(truth, config, out)
+            truth_as_reviewed(truth, config, out, args.limit)
             started = time.perf_counter()
             entry = run_translate(out, config_path)
             table[name] = {**score_reference_run(out, truth, Glossary.from_event(config.event)),
@@ -227,7 +235,8 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--recording", type=Path, default=DEMO)
     parser.add_argument("--truth", type=Path, default=TRUTH)
-    parser.add_argument("--variants", help="ablation: comma-separated names of " + ", ".join(VARIANTS))
+    parser.add_argument("--variants", help="ablation: names separated by ; among: " + "; ".join(VARIANTS))
+    parser.add_argument("--limit", type=int, help="ablation: first N truth utterances per language only")
     parser.add_argument("--keep", type=Path, help="stage/links: copy the translated folder here")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

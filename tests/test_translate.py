@@ -201,3 +201,65 @@ def test_editor_translation_wins_and_is_not_sent_to_the_engine(setup, monkeypatc
     assert result["segments"]["seg-00000"]["en"] == {**result["segments"]["seg-00000"]["en"],
                                                      "text": "I am Shiroyama, from Tokyo.", "source": "editor"}
     assert TEXTS[0][1] not in fake.lines_seen
+
+
+def _two_track_segments():
+    floor = [("f1", 0.0, 4.0, "ja", "皆様、おはようございます。"), ("f2", 5.0, 9.0, "ja", "輸出管理についてお話しします。"),
+             ("f3", 10.0, 14.0, "en", "Thank you very much.")]
+    renderings = [("i1", 2.0, 6.0, "en", "Good morning, everyone."), ("i2", 7.5, 11.0, "en", "I will talk about export control."),
+                  ("i3", 12.0, 16.0, "ja", "ありがとうございました。"), ("i4", 40.0, 42.0, "en", "Unrelated, much later.")]
+    as_segment = lambda track: lambda row: {"id": row[0], "track": track, "start_s": row[1], "end_s": row[2],
+                                            "language": row[3], "text": row[4]}
+    return list(map(as_segment("floor"), floor)) + list(map(as_segment("interpretation"), renderings))
+
+
+def test_interpretation_links_by_lag_language_and_meaning(monkeypatch):
+    """Each rendering goes to the floor segment whose machine translation it resembles, within
+    the interpreter's lag; a rendering far from any floor speech is not linked."""
+    import numpy as np
+
+    from pipeline.text import interpretation
+
+    vocabulary = ["morning", "export", "thank", "おはよう", "輸出", "ありがと"]
+
+    def fake_embed(texts):
+        rows = [[1.0 if word in text.lower() else 0.0 for word in vocabulary] + [0.2] for text in texts]
+        return np.array([np.array(r) / np.linalg.norm(r) for r in rows])
+
+    monkeypatch.setattr(interpretation, "_embed", fake_embed)
+    config = load_config_text(CONFIG + "recording:\n  tracks:\n    - {name: floor, role: floor}\n"
+                                       "    - {name: interpretation, stream: 1, role: interpretation}\n")
+    translations = {"f1": {"en": {"text": "Good morning, everyone.", "checks": {"target_script": True}}},
+                    "f2": {"en": {"text": "I talk about export control.", "checks": {"target_script": True}}},
+                    "f3": {"ja": {"text": "ありがとうございます。", "checks": {"target_script": True}}}}
+    links = interpretation.link(_two_track_segments(), translations, config)
+    assert {k: v["segment_ids"] for k, v in links.items()} == {"f1": ["i1"], "f2": ["i2"], "f3": ["i3"]}
+    assert all(0 < v["confidence"] <= 1 for v in links.values())
+    assert links["f3"]["language"] == "ja"
+
+
+def load_config_text(text: str):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "event.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
+
+
+@pytest.mark.slow
+def test_interpretation_links_on_the_demo_truth_with_real_embeddings():
+    """The demo's truth segmentation, source text only (no machine translation): every floor
+    utterance is linked to the interpreter's rendering of it (measured: 49/49 right)."""
+    from pipeline.text import interpretation
+    from tests.conftest import DEMO_TRUTH, ROOT
+
+    truth = json.loads(DEMO_TRUTH.read_text(encoding="utf-8"))
+    segments = [{k: u[k] for k in ("id", "track", "start_s", "end_s", "language", "text")} for u in truth["utterances"]]
+    links = interpretation.link(segments, {}, load_config(ROOT / "configs" / "demo-interpreted.yaml"))
+    renders = {u["id"]: u.get("interprets") for u in truth["utterances"] if u["track"] != "floor"}
+    judged = [renders[i] == floor_id for floor_id, link in links.items() for i in link["segment_ids"]]
+    floor = [u for u in truth["utterances"] if u["track"] == "floor"]
+    assert len(links) >= 0.95 * len(floor)
+    assert sum(judged) >= 0.95 * len(judged)
