@@ -263,3 +263,24 @@ def test_interpretation_links_on_the_demo_truth_with_real_embeddings():
     floor = [u for u in truth["utterances"] if u["track"] == "floor"]
     assert len(links) >= 0.95 * len(floor)
     assert sum(judged) >= 0.95 * len(judged)
+
+
+def test_evaluate_reports_translation_figures(setup, monkeypatch):
+    from pipeline.evaluation.evaluate import evaluate, report
+
+    config_path, out = setup
+    run_translate(config_path, out, FakeLLM(), monkeypatch)
+    from pipeline.core.artifacts import schema_version
+
+    write_json(out / "aligned.json", {**read_json(out / "reviewed.json"), "schema_version": schema_version("aligned.json")})
+    utterances = [{"id": f"u{i}", "person": "shiroyama" if language == "ja" else "suarez", "language": language,
+                   "start_s": 5.0 * i, "end_s": 5.0 * i + 4.0, "text": text, "track": "floor",
+                   "translation": "This is the translated sentence" if language == "ja" else "これは翻訳された文です"}
+                  for i, (language, text) in enumerate(TEXTS)]
+    truth = out.parent / "truth.json"
+    truth.write_text(json.dumps({"duration_s": 40.0, "languages": ["en", "ja"], "utterances": utterances}), encoding="utf-8")
+    figures = evaluate(out, truth)["floor"]
+    assert figures["chrf_ja_en"] > 60 and figures["chrf_en_ja"] > 40
+    assert figures["checked_share"] == 1.0
+    assert figures["name_accuracy"] == 1.0 and figures["name_places"] == 3  # 城山, Gonzalo Suarez, スアレス
+    assert "chrF Japanese -> English" in report({"floor": figures})
