@@ -149,3 +149,8 @@ def test_japanese_readings_off_by_a_long_vowel_or_first_kana_need_a_name_cue(cor
     # Without a cue after them, the same near-misses stay.
     assert corrector.correct(_segment("イーダーの件", "ja"))["corrections"] == []
     assert corrector.correct(_segment("アインズの本", "ja"))["corrections"] == []
+
+
+def test_an_unknown_kanji_pair_one_character_off_a_name_is_corrected_only_before_a_cue(corrector):
+    assert corrector.correct(_segment("内閣官房の移田でございます", "ja"))["text"] == "内閣官房の飯田でございます"
+    assert corrector.correct(_segment("移田の件", "ja"))["corrections"] == []

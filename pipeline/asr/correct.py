@@ -124,8 +124,13 @@ class Corrector:
     def name_cues(self) -> tuple[str, ...]:
         """Readings that may follow a name: honorifics, and the last word of each agenda title."""
         if self._cues is None:
-            titles = {japanese_tokens(t)[-1][3] for t in self._titles if japanese_tokens(t)}
-            self._cues = tuple(sorted(set(JA_NAME_CUES) | {t for t in titles if len(t) >= 2}))
+            titles = set()
+            for title in self._titles:
+                readings = [r for _, _, pos, r in japanese_tokens(title) if pos != "補助記号"]
+                if readings:
+                    titles |= {readings[0], readings[-1], "".join(readings[-2:])}
+            titles = {t for t in titles if len(t) >= 3 and not t.isascii()}
+            self._cues = tuple(sorted(set(JA_NAME_CUES) | titles))
         return self._cues
 
     # -- correction -----------------------------------------------------------------------
@@ -194,25 +199,53 @@ class Corrector:
                     if _katakana(surface) == _katakana(form.target):
                         continue
                     match = self._reading_match(reading, form.key, cued)
+                    if (match is None and cued and form.entry.kind == "person" and reading == surface
+                            and _one_kanji_off(surface, form.text)):
+                        # 移田でございます for 飯田: a kanji pair the dictionary does not know (no
+                        # reading), one character off an agenda name, a name cue after it. A
+                        # known word (上野, 白山) is never moved: it may be someone else.
+                        match = 0.2
                     if match is not None:
                         candidates.append((match, -len(form.key), run[0][0], run[-1][1], form))
+        candidates += self._kana_prefix_candidates(text, forms)
         return self._choose(candidates, blocked, "ja", text)
+
+    def _kana_prefix_candidates(self, text: str, forms: list[Form]) -> list[tuple]:
+        """A name at the start of a kana run that the tokenizer read as something else
+        (いださん as a verb, アサイカチョウ as one word), when a name cue follows it."""
+        candidates = []
+        for match in re.finditer(r"[\u3041-\u309f\u30a1-\u30ffー]{3,}", text):
+            reading = _katakana(match.group(0))
+            for form in forms:
+                for length in range(2, len(reading)):
+                    head, rest = reading[:length], reading[length:]
+                    if not rest.startswith(self.name_cues()):
+                        continue
+                    exact = head == form.key and len(form.key) >= 3
+                    folded = len(_folded(form.key)) >= 2 and _folded(head) == _folded(form.key)
+                    if (exact or folded) and _katakana(match.group(0)[:length]) != _katakana(form.target):
+                        start = match.start()
+                        candidates.append((0.0 if exact else 0.01, -len(form.key), start, start + length, form))
+        return candidates
 
     def _reading_match(self, reading: str, key: str, cued: bool) -> float | None:
         """Distance between a run's reading and a form's, or None when they are not a match.
 
         Exact readings of three kana or more match (しばの, 芝野 for 柴野). Readings equal once
         long vowels are folded (イーダ for イイダ) match when a name cue follows. Close readings
-        match from ``correction_min_kana_ja`` kana, within ``correction_max_distance_ja``, and
-        start with the same kana unless a name cue follows (アインズ様 for ハインズ).
+        (small kana counted as large: イリス is one edit from ウィリス) match from
+        ``correction_min_kana_ja`` kana (one fewer with a cue), within
+        ``correction_max_distance_ja``, and start with the same kana unless a name cue follows
+        (アインズ様 for ハインズ).
         """
         if reading == key:
             return 0.0 if len(key) >= 3 else None
         if cued and len(_folded(key)) >= 2 and _folded(reading) == _folded(key):
             return 0.01
-        if abs(len(reading) - len(key)) > 1 or len(key) < self.settings.correction_min_kana_ja:
+        shortest = self.settings.correction_min_kana_ja - (1 if cued else 0)
+        if abs(len(reading) - len(key)) > 1 or len(key) < shortest:
             return None
-        distance = Levenshtein.normalized_distance(reading, key)
+        distance = Levenshtein.normalized_distance(_large(reading), _large(key))
         if distance > self.settings.correction_max_distance_ja:
             return None
         if reading[:1] != key[:1] and not cued:
@@ -280,6 +313,23 @@ def _tokenizer():
     from sudachipy import Dictionary
 
     return Dictionary(dict="core").create()
+
+
+def _kanji_only(text: str) -> bool:
+    return bool(text) and all("\u3400" <= ch <= "\u9fff" or ch == "々" for ch in text)
+
+
+def _one_kanji_off(surface: str, form: str) -> bool:
+    """Two kanji names of the same length (two or more) that differ in exactly one character."""
+    return (len(surface) == len(form) >= 2 and _kanji_only(surface) and _kanji_only(form)
+            and sum(a != b for a, b in zip(surface, form)) == 1)
+
+
+_SMALL = str.maketrans("ァィゥェォャュョヮ", "アイウエオヤユヨワ")
+
+
+def _large(reading: str) -> str:
+    return reading.translate(_SMALL)
 
 
 def _folded(reading: str) -> str:
