@@ -92,6 +92,11 @@ class FakeEmbedder:
         return {"engine": "fake"}
 
 
+def lookup(table: dict, text: str):
+    key = text.strip().rstrip(".。").lower()
+    return next((v for k, v in table.items() if k.rstrip(".。").lower() == key), text)
+
+
 class FakeLLM:
     """Answers the drafter's prompts from the numbered sentences; ``extra`` points are planted."""
 
@@ -109,19 +114,19 @@ class FakeLLM:
         if prompt.startswith("Translate"):
             target = "Japanese" if "into Japanese" in prompt else "English"
             table = JA_OF if target == "Japanese" else EN_OF
-            return json.dumps({"translations": [table.get(t, t) for _, t in numbered]}, ensure_ascii=False)
+            return json.dumps({"translations": [lookup(table, t) for _, t in numbered]}, ensure_ascii=False)
         points = []
         for number, text in numbered[:2]:
             if prompt.startswith("Points made"):
                 points.append({"text": text, "cite": [int(number)]})
             else:
-                english, japanese = (text, JA_OF.get(text, text)) if text.isascii() else (EN_OF.get(text, text), text)
+                english, japanese = (text, lookup(JA_OF, text)) if text.isascii() else (lookup(EN_OF, text), text)
                 point = {"en": english, "cite": [int(number)]}
                 if '"ja"' in prompt:
                     point["ja"] = japanese
                 points.append(point)
         if "Sentences said by" in prompt and len(messages) < 3:
-            points += self.extra
+            points = self.extra + points
         return json.dumps({"points": points}, ensure_ascii=False)
 
     def describe(self):
@@ -162,7 +167,9 @@ def test_sections_follow_the_agenda_and_people_come_from_it(config):
 def test_a_planted_number_and_a_planted_person_are_caught(config):
     planted = [{"text": "the university screens 40 sponsors every year", "cite": [2]},
                {"text": "Dr. John Miller agreed that research security matters", "cite": [1]}]
-    report, counters = run(config, FakeLLM(extra=planted))
+    # Similarity off (the fake embedder cannot compare languages): the other checks must catch them.
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
+    report, counters = run(config.model_copy(update={"report": settings}), FakeLLM(extra=planted))
     drafted = " ".join(texts(report))
     assert "40" not in drafted and "Miller" not in drafted
     assert counters["removed"] >= 2

@@ -137,13 +137,19 @@ class Composer:
                 "segments": [s["id"] for s in own], "lead": None, "points": {}, "quote": None}
         first = own[0]["id"]
         if role in HOST_ROLES or role == "moderator":
-            verb = {"host": ("hosted the symposium", "が司会を務めた"),
+            verb = {"host": ("hosted the symposium", "がシンポジウムの司会を務めた"),
                     "moderator": ("moderated the discussion", "がモデレーターを務めた")}[role]
             part["lead"] = {"cites": [first], "origin": "agenda", "en": verb[0], "ja": verb[1]}
             if role == "moderator" or not first_session:
                 return part  # hand-overs and questions carry no points of their own (questions: see Q&A)
         ranked = central(self.source.sentences([s["id"] for s in own]), self.embedder,
                          self.settings.max_points_per_speaker + 2)
+        if role in HOST_ROLES:
+            # The host's words are the running of the event: quoted as said, never summarised.
+            for language in self.languages:
+                claims = self._rendered(ranked[: self.settings.max_points_per_speaker], language)
+                part["points"][language] = [c.as_dict() for c in claims]
+            return part
         label = f"{short_name(card, person, 'en')} ({role})"
         limit = self.settings.max_points_per_speaker
         if self.settings.japanese_from == "translate" and "en" in self.languages:
@@ -249,6 +255,12 @@ class Composer:
                                                      f"translation:{rendering['source']}"}
                     else:
                         missing.append(q)
-                for q, claim in zip(missing, self.drafter.translate([q["text"] for q in missing], origin, target,
-                                                                     [q["cites"] for q in missing])):
+                first = {}  # one request per text
+                for q in missing:
+                    first.setdefault(q["text"].rstrip("。."), q)
+                translated = self.drafter.translate([q["text"] for q in first.values()], origin, target,
+                                                    [q["cites"] for q in first.values()])
+                done = dict(zip(first, translated))
+                for q in missing:
+                    claim = done.get(q["text"].rstrip("。."))
                     q["translations"][target] = claim.as_dict() if claim else {"text": None, "origin": "pending"}

@@ -200,8 +200,8 @@ class Drafter:
                         kept[language].append(claim)
                     elif reason:
                         reasons.append(reason)
+            self.tally.removed += len(reasons)
             if all(kept.values()) or not reasons or attempt == self.settings.retries:
-                self.tally.removed += len(reasons)
                 break
             self.tally.retried += 1
             messages = messages + [{"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)},

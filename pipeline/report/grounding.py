@@ -50,6 +50,14 @@ _EN_NOT_NUMBER = {"one"}  # "one of the pillars", "no one": the digit 1 is not c
 _COMMON_CAPITALS = {"i", "the", "a", "an", "in", "on", "and", "but", "or", "for", "to", "of", "this", "that",
                     "these", "those", "it", "we", "they", "he", "she", "his", "her", "their", "our", "as",
                     "at", "by", "with", "from", "after", "before", "while", "when", "if", "also"}
+# Words that make a run of capitalised words an institution, law or place rather than a person.
+_NOT_NAME_WORDS = set("""act law bill university universities department ministry office bureau secretariat security
+research control controls list lists agency states nations union council committee association institute center
+centre embassy government cabinet policy science technology affairs division directorate school college court
+house senate diet party group working forum symposium session program programme initiative initiatives treaty
+convention arrangement regulations regulation rules export exports trade economic economy national international
+promotion integrity compliance foundation laboratory lab kingdom republic america american japan japanese tokyo
+washington europe european asia asian china chinese korea pacific""".split())
 _HONORIFIC_EN = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof|Professor|Director|Minister|Secretary|Ambassador|"
                            r"Councillor|Counselor|President)\.?\s+([A-Z][\w'-]+)")
 _HONORIFIC_JA = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:氏|さん|教授|先生|様|博士|大臣|長官|課長|参事官|副学長|准教授)")
@@ -137,14 +145,25 @@ def proper_nouns(text: str, language: str) -> set[str]:
     return found
 
 
+def written_in(text: str, language: str) -> bool:
+    """Whether most letters of ``text`` are in the script of ``language`` (ja: kana/kanji)."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    japanese = sum(1 for c in letters if "\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff")
+    share = japanese / len(letters)
+    return share >= 0.5 if language == "ja" else share < 0.2
+
+
 def person_mentions(text: str, language: str) -> set[str]:
     """Names the claim uses for people: after an honorific, or two capitalised words in a row."""
     text = normalise(text)
-    if language == "ja":
-        return {m.group(1) for m in _HONORIFIC_JA.finditer(text)}
-    found = {m.group(1) for m in _HONORIFIC_EN.finditer(text)}
-    for match in re.finditer(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b", text):
-        found.add(match.group(1))
+    found = {m.group(1) for m in _HONORIFIC_JA.finditer(text)} if language == "ja" else set()
+    found |= {m.group(1) for m in _HONORIFIC_EN.finditer(text)}
+    for match in re.finditer(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\b", text):
+        words = match.group(1).split()
+        if not any(w.lower() in _NOT_NAME_WORDS for w in words):
+            found.add(match.group(1))
     return found
 
 
@@ -236,6 +255,8 @@ class Checker:
         fail = verdict.failures.append
         if not cites:
             fail("no citation")
+        if not written_in(text, language):
+            fail(f"not written in {language}")
         for segment_id in cites:
             segment = self.source.by_id.get(segment_id)
             if segment is None:
