@@ -122,7 +122,7 @@ class Corrector:
         return self._japanese
 
     def name_cues(self) -> tuple[str, ...]:
-        """Readings that may follow a name: honorifics, and the last word of each agenda title."""
+        """Readings that may follow a name: honorifics, and the first and last words of each agenda title."""
         if self._cues is None:
             titles = set()
             for title in self._titles:
