@@ -244,10 +244,15 @@ class Translator:
             return list(self.llm.translate(texts, batch[0].source, batch[0].target))
         messages = build_messages(batch, before, after, done, self.config, self.settings, extra)
         # A retry samples a little, so it does not repeat the failed answer word for word.
-        answer = self.llm.complete(messages, max_tokens=self.settings.max_tokens_per_line * len(batch),
+        answer = self.llm.complete(messages, max_tokens=sum(self._budget(u) for u in batch),
                                    temperature=0.3 if retry else 0.0)
         found = parse_numbered(answer, len(batch))
         return [found.get(i) for i in range(1, len(batch) + 1)]
+
+    def _budget(self, unit: Unit) -> int:
+        """Tokens an answer line may take: enough for a faithful rendering of this source (a
+        Japanese character or ~4 English letters is about one token), never a runaway."""
+        return min(self.settings.max_tokens_per_line, 24 + int(2 * len(unit.segment["text"])))
 
     def _record(self, unit: Unit, attempts: list[tuple[str, dict]], retries: int) -> dict:
         if attempts:
