@@ -19,15 +19,18 @@ from pathlib import Path
 
 import psutil
 
-# Worker process RSS, MiB, peak while the stage ran (benchmarks/batch.py, demo clip, --to align):
-# a worker that has already run the earlier stages, so the cached models are included.
+# Worker process RSS, MiB, the largest sampled while the stage ran (benchmarks/batch.py, demo clip,
+# --to align, 2 workers, 2-core machine, 2026-11-28): a worker that ran earlier stages keeps their
+# models, so later stages include them. Measured: ingest 146, vad 194 (722 on a worker holding
+# Whisper), transcribe 984, diarize 666; a sequential `run` to align peaks at 1089-1165 MiB,
+# which bounds align with everything loaded. captions adds no model (taken as align's).
 MEASURED_PEAK_MB = {
-    "ingest": 330,
-    "vad": 360,
-    "transcribe": 900,
+    "ingest": 150,
+    "vad": 730,
+    "transcribe": 990,
     "diarize": 1000,
-    "align": 1250,
-    "captions": 1250,
+    "align": 1170,
+    "captions": 1170,
 }
 # The LLM stages (translate, report) load a 1.9 GB GGUF model; until they are measured,
 # assume a model of that size plus its context and the worker's other caches.
