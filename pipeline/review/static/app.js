@@ -104,44 +104,68 @@ function flagged(seg) {
     String(seg.speaker).startsWith("unknown") || seg.words.some((w) => w[3] < S.low);
 }
 
-// Rows are built when they come near the screen: a 3-hour transcript has ~3,000 segments and
-// ~100,000 words, and only the few dozen on screen need their nodes.
-const filler = new IntersectionObserver((entries) => {
-  for (const entry of entries) {
-    if (!entry.isIntersecting) continue;
-    const seg = S.byId.get(entry.target.dataset.id);
-    filler.unobserve(entry.target);
-    if (seg) fill(entry.target, seg);
-  }
-}, { rootMargin: "1200px 0px" });
+// Rows are built when they come near the screen and emptied again when they leave it: a 3-hour
+// transcript has ~3,000 segments and ~100,000 words, and only the few dozen near the screen need
+// their nodes. Rows are grouped in chunks of CHUNK; a chunk far from the screen is "cold": its
+// rows are empty, its height is fixed, and the browser skips it (content-visibility: hidden).
+const CHUNK = 25;
+const ROW_PX = 96, HEADING_PX = 44;
+const warmer = new IntersectionObserver((entries) => {
+  for (const entry of entries) (entry.isIntersecting ? warm : cool)(entry.target);
+}, { rootMargin: "1500px 0px" });
 
 function render() {
   const list = $("transcript");
   const fragment = document.createDocumentFragment();
   const sessions = new Map(S.sessions.map((s) => [s.id, s]));
-  filler.disconnect();
+  warmer.disconnect();
   S.rows = new Map();
-  let lastSession;
+  let lastSession, chunk = null, rows = 0, headings = 0;
+  const close = () => { if (chunk) chunk.style.height = `${rows * ROW_PX + headings * HEADING_PX}px`; };
   for (const seg of S.segments) {
     if (!visible(seg)) continue;
+    if (!chunk || rows === CHUNK) {
+      close();
+      chunk = el("div", { class: "chunk cold" });
+      rows = 0; headings = 0;
+      fragment.append(chunk);
+      warmer.observe(chunk);
+    }
     if (seg.session !== lastSession && seg.session) {
       const session = sessions.get(seg.session) || { title: seg.session };
-      fragment.append(el("h2", { class: "session" }, nameOf(session.title, "en"),
+      chunk.append(el("h2", { class: "session" }, nameOf(session.title, "en"),
         el("small", { text: nameOf(session.title, "ja") === nameOf(session.title, "en") ? "" : nameOf(session.title, "ja") })));
+      headings += 1;
     }
     lastSession = seg.session;
     const row = el("div", { class: "seg stub", id: `row-${seg.id}`, "data-id": seg.id });
     S.rows.set(seg.id, row);
-    filler.observe(row);
-    fragment.append(row);
+    chunk.append(row);
+    rows += 1;
   }
+  close();
   list.replaceChildren(fragment);
   updateProgress();
 }
 
+function warm(chunk) {
+  if (!chunk.classList.contains("cold")) return;
+  for (const row of chunk.querySelectorAll(".seg.stub")) fill(row, S.byId.get(row.dataset.id));
+  chunk.classList.remove("cold");
+  chunk.style.height = "";
+}
+
+function cool(chunk) {
+  if (chunk.classList.contains("cold") || chunk.contains(document.activeElement) ||
+      chunk.querySelector("textarea, .speaker-form")) return;
+  chunk.style.height = `${chunk.offsetHeight}px`;
+  for (const row of chunk.querySelectorAll(".seg:not(.stub)")) { row.replaceChildren(); row.classList.add("stub"); }
+  chunk.classList.add("cold");
+}
+
 function ensureFilled(id) {
   const row = S.rows.get(id);
-  if (row && row.classList.contains("stub")) { filler.unobserve(row); fill(row, S.byId.get(id)); }
+  if (row) warm(row.parentElement);
   return row;
 }
 
