@@ -168,3 +168,14 @@ def test_text_decoded_as_one_stretch_goes_back_to_the_speech_it_was_said_in():
     pieces = split_at_pauses([Decoded(0.0, 2.4, "Thank you. Next question.", words)], [1.3, 5.0])
     assert [(p.text, p.start_s, p.end_s) for p in pieces] == [("Thank you.", 0.0, 1.0), ("Next question.", 1.6, 2.4)]
     assert split_at_pauses([Decoded(0.0, 2.4, "Thank you. Next question.", words)], []) [0].text == "Thank you. Next question."
+
+
+def test_a_prompt_name_written_at_very_low_probability_is_flagged():
+    prompt = "柴野相雄、トム・ハインズ、輸出管理。"
+    words = [Word(0.0, 0.3, "柴", 0.03), Word(0.3, 0.6, "野", 0.04), Word(0.6, 1.5, "といった分野", 0.8)]
+    invented = Decoded(0.0, 1.5, "柴野といった分野", words)
+    assert guards.unsure_prompt_words(invented, prompt, GUARDS) == ["柴", "野"]
+    assert guards.FLAG_UNSURE_PROMPT_WORD in guards.flags(invented, "ja", GUARDS, prompt)
+    said = Decoded(0.0, 1.5, "柴野でございます", [Word(0.0, 0.6, "柴野", 0.36), Word(0.6, 1.5, "でございます", 0.9)])
+    assert guards.FLAG_UNSURE_PROMPT_WORD not in guards.flags(said, "ja", GUARDS, prompt)
+    assert guards.FLAG_UNSURE_PROMPT_WORD not in guards.flags(invented, "ja", GUARDS, None)

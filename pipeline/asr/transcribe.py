@@ -99,7 +99,8 @@ def new_counters() -> dict:
     counters = {"windows": 0, "segments_redecoded": 0, "language_retries": 0, "language_switched_by_retry": 0,
                 "fragments_settled": 0, "corrections": 0, "prompt_tokens_max": 0}
     counters.update({f"dropped_{r}": 0 for r in guards.DROP_REASONS})
-    counters.update({f"flagged_{f}": 0 for f in (guards.FLAG_REPEATS, guards.FLAG_RATE, guards.FLAG_LOW_CONFIDENCE)})
+    counters.update({f"flagged_{f}": 0 for f in (guards.FLAG_REPEATS, guards.FLAG_RATE, guards.FLAG_LOW_CONFIDENCE,
+                                                 guards.FLAG_UNSURE_PROMPT_WORD)})
     return counters
 
 
@@ -246,7 +247,7 @@ def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], l
             if reason:
                 counters[f"dropped_{reason}"] += 1
                 continue
-            found = guards.flags(piece, language, settings.guards)
+            found = guards.flags(piece, language, settings.guards, prompts.get(language))
             for flag in found:
                 counters[f"flagged_{flag}"] += 1
             segment = to_segment(piece, language, probability, track, found, settings)

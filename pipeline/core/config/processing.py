@@ -47,6 +47,9 @@ class GuardSettings(Strict):
     # A segment made only of words from the decoding prompt (glossary, names) is dropped when
     # its confidence is below this: the prompt must never put words in a silent mouth.
     prompt_echo_max_confidence: float = Field(default=0.8, ge=0, le=1)
+    # A word that spells part of a prompt entry below this probability is flagged
+    # (unsure_prompt_word): it may come from the prompt, not the audio.
+    prompt_word_min_probability: float = Field(default=0.1, ge=0, le=1)
 
 
 class TranscribeSettings(Strict):
