@@ -110,7 +110,9 @@ class Run:
         chosen = self.config.publish.identifier
         if chosen:
             return chosen
-        slug = re.sub(r"[^a-z0-9]+", "-", (self.config.event.title.en or "event").lower()).strip("-")[:60]
+        slug = re.sub(r"[^a-z0-9]+", "-", (self.config.event.title.en or "event").lower()).strip("-")
+        if len(slug) > 60:  # cut at a word, not inside one
+            slug = slug[:61].rsplit("-", 1)[0]
         return f"{slug}-{self.config.event.date}" if self.config.event.date else slug
 
 
