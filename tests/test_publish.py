@@ -137,7 +137,8 @@ def test_ohms_xml_has_record_fields_and_one_bilingual_index_point_per_session(pa
     assert first.findtext(f"{OHMS}partial_transcript").startswith("Thank you all for coming today.")
     assert first.findtext(f"{OHMS}partial_transcript_alt").startswith("皆様、本日は")
     assert "Tom Hines (Counselor, U.S. Embassy in Tokyo)" in first.findtext(f"{OHMS}synopsis")
-    assert "トム・ハインズ" in first.findtext(f"{OHMS}synopsis_alt")
+    assert "トム・ハインズ（公使参事官、在日米国大使館）" in first.findtext(f"{OHMS}synopsis_alt")
+    assert " " not in first.findtext(f"{OHMS}partial_transcript_alt")
     assert first.findtext(f"{OHMS}keywords") == "export control;economic security"
     assert first.findtext(f"{OHMS}keywords_alt") == "輸出管理;経済安全保障"
     for point in points:  # every field has its _alt twin, in the order OHMS writes them

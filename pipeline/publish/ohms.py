@@ -19,8 +19,8 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def _session_text(run: Run, session: dict, language: str) -> str:
-    return " ".join(run.text(s, language).text for s in run.segments if s.get("session") == session["id"]
-                    if run.text(s, language).source != "missing")
+    texts = [run.text(s, language) for s in run.segments if s.get("session") == session["id"]]
+    return ("" if language == "ja" else " ").join(t.text for t in texts if t.source != "missing")
 
 
 def _partial(text: str, limit: int) -> str:
@@ -29,10 +29,11 @@ def _partial(text: str, limit: int) -> str:
 
 def _synopsis(run: Run, session: dict, language: str) -> str:
     people = []
+    comma, opening, closing = ("、", "（", "）") if language == "ja" else (", ", " (", ")")
     for speaker in session.get("speakers") or []:
-        details = ", ".join(d for d in (bilingual(speaker.get("title"), language),
-                                        bilingual(speaker.get("affiliation"), language)) if d)
-        people.append(bilingual(speaker.get("name"), language) + (f" ({details})" if details else ""))
+        details = comma.join(d for d in (bilingual(speaker.get("title"), language),
+                                         bilingual(speaker.get("affiliation"), language)) if d)
+        people.append(bilingual(speaker.get("name"), language) + (f"{opening}{details}{closing}" if details else ""))
     if not people:
         return ""
     return ("Speakers: " if language == "en" else "発言者：") + ("; " if language == "en" else "、").join(people)
