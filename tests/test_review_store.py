@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from pipeline.core.artifacts import schema_version
 from pipeline.core.storage import write_json
 from pipeline.review import apply as review_apply
 from pipeline.review.store import NewEdit, StaleVersion, Store
@@ -31,7 +32,7 @@ PEOPLE = {"hines": {"name": {"en": "Tom Hines", "ja": "トム・ハインズ"}},
 
 
 def _aligned(segments: list[dict]) -> dict:
-    return {"schema_version": 2, "duration_s": 100.0, "languages": ["en", "ja"], "tracks": [{"name": "floor"}],
+    return {"schema_version": schema_version("aligned.json"), "duration_s": 100.0, "languages": ["en", "ja"], "tracks": [{"name": "floor"}],
             "segments": segments, "people": PEOPLE, "sessions": [{"id": "s1"}],
             "voices": {"spk00": {"person": "hines", "confidence": 0.7, "evidence": []},
                        "spk01": {"person": "unknown-1", "confidence": 0.0, "evidence": []},
@@ -61,7 +62,8 @@ def _rerun(segments: list[dict]) -> list[dict]:
         moved = _segment("x", s["start_s"] + 0.06, s["text"], s["language"], s["speaker"], step=(0.2 if s["language"] == "ja" else 0.4))
         shifted.append(moved)
     # seg-00001 and seg-00002 become one segment
-    joined = _segment("x", shifted[2]["start_s"], shifted[2]["text"] + " " + shifted[3]["text"], speaker="unknown-1")
+    joined = {**shifted[2], "end_s": shifted[3]["end_s"], "text": shifted[2]["text"] + " " + shifted[3]["text"],
+              "words": shifted[2]["words"] + shifted[3]["words"]}
     # seg-00004 is cut in two after "words"
     cut_a = _segment("x", shifted[5]["start_s"], "Thank you very much for the kind words", speaker="unknown-1")
     cut_b = _segment("x", cut_a["end_s"] + 0.3, "and the invitation today.", speaker="unknown-1")
@@ -244,4 +246,26 @@ def test_review_stage_fingerprint_follows_the_journal(tmp_path):
     assert status["segments"] == 5 and status["segments_unreviewed"] == 5 and not status["complete"]
     assert review_apply.editor_translations(tmp_path) == {}
     json.dumps(review_apply.build(tmp_path, store)[0].artifact({}))  # the artifact is plain JSON
+    store.close()
+
+
+def test_marks_on_every_part_of_a_joined_segment_are_placed_together(tmp_path):
+    """An editor reviews in order; a re-run that joins two reviewed segments gives one reviewed
+    segment, and their translations, in order, become its translation."""
+    _write_run(tmp_path, FIRST_RUN)
+    store = Store(tmp_path)
+    for seg, translation in ((FIRST_RUN[1], "東京の大使館のトム・ハインズです。"), (FIRST_RUN[2], "二人目の登壇者は内閣府の飯田さんです。")):
+        store.record("Ann", "status", [NewEdit("status", f"seg:{seg['id']}", _anchor(seg), {"status": "reviewed"})])
+        store.record("Ann", "translation", [NewEdit("translation", f"seg:{seg['id']}", _anchor(seg),
+                                                    {"language": "ja", "text": translation})])
+    store.record("Ann", "status", [NewEdit("status", "seg:seg-00004", _anchor(FIRST_RUN[4]), {"status": "reviewed"})])
+    _write_run(tmp_path, _rerun(FIRST_RUN))
+    applier, versions = review_apply.build(tmp_path, store)
+    joined = next(s for s in applier.artifact(versions)["segments"] if "Tokyo" in s["text"])
+    assert joined["review"]["status"] == "reviewed"
+    assert joined["review"]["translation"]["ja"] == "東京の大使館のトム・ハインズです。二人目の登壇者は内閣府の飯田さんです。"
+    # seg-00004 was cut in two by the re-run: both halves of a reviewed segment are reviewed.
+    assert list(applier.conflicts.values()) == []
+    halves = [s for s in applier.artifact(versions)["segments"] if s["text"].startswith(("Thank you", "and the"))]
+    assert [s["review"]["status"] for s in halves] == ["reviewed", "reviewed"]
     store.close()

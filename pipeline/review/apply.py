@@ -71,6 +71,42 @@ class Applier:
         self.dismissed |= {int(e.payload["edit_id"]) for e in edits if e.kind == "dismiss"}
         for edit in edits:
             self.apply(edit)
+        self._place_joined()
+
+    def _place_joined(self) -> None:
+        """A re-run that joins several segments into one: marks, speakers and translations that
+        each covered a part are placed together when between them they say the whole segment
+        (similarity of the joined texts) with the same value (every part reviewed, every part said by the same person; the
+        translations of the parts, in order, translate the whole)."""
+        pending = [c for c in self.conflicts.values() if c["kind"] in ("status", "speaker", "translation")]
+        if not pending:
+            return
+        for sid in list(self.order):
+            segment = self.segments[sid]
+            inside = sorted((c for c in pending if c["edit"] in self.conflicts and c["anchor"]["track"] == segment["track"]
+                             and _overlap(c["anchor"], segment) > 0.5 * max(c["anchor"]["end_s"] - c["anchor"]["start_s"], 1e-3)),
+                            key=lambda c: c["anchor"]["start_s"])
+            groups: dict[tuple, list[dict]] = {}
+            for c in inside:
+                value = {"status": "status", "speaker": "person", "translation": "language"}[c["kind"]]
+                groups.setdefault((c["kind"], c["payload"][value]), []).append(c)
+            for (kind, value), parts in groups.items():
+                # Between them the parts say what the whole says (the pauses that joined them are silent).
+                joined = joiner(segment.get("language", "en")).join(c["anchor"]["text"] for c in parts)
+                if similarity(joined, segment["text"]) < SAME_TEXT:
+                    continue
+                if kind == "status":
+                    self.status[sid] = value
+                elif kind == "speaker":
+                    self._add_person(parts[-1]["payload"])
+                    self._set_speaker(segment, value)
+                    self.edited.setdefault(sid, []).extend(c["edit"] for c in parts)
+                else:
+                    separator = "" if value == "ja" else " "
+                    self.translations.setdefault(sid, {})[value] = separator.join(c["payload"]["text"] for c in parts)
+                for c in parts:
+                    self.conflicts.pop(c["edit"])
+                    self.placed[c["edit"]] = Placement([sid], "reattached")
 
     def apply(self, edit: Edit) -> list[str]:
         """Apply one edit; returns the ids of segments it changed (a conflict changes none)."""
@@ -128,9 +164,20 @@ class Applier:
         return Placement([segment["id"]], how)
 
     def _apply_status(self, edit: Edit) -> Placement:
-        segment, how = self._locate(edit.anchor, SAME_TEXT)
-        self.status[segment["id"]] = edit.payload["status"]
-        return Placement([segment["id"]], how)
+        try:
+            segments = [self._locate(edit.anchor, SAME_TEXT)[0]]
+            how = "exact" if segments[0]["id"] == edit.anchor["segment_id"] else "reattached"
+        except Unplaceable:
+            # Cut in parts by the re-run: the parts of a reviewed passage are reviewed.
+            segments = [s for s in self._around(edit.anchor, 0.0)
+                        if _overlap(s, edit.anchor) >= 0.5 * max(s["end_s"] - s["start_s"], 1e-3)]
+            joined = joiner(edit.anchor.get("language") or "en").join(s["text"] for s in segments)
+            if not segments or similarity(joined, edit.anchor["text"]) < SAME_TEXT:
+                raise
+            how = "reattached"
+        for segment in segments:
+            self.status[segment["id"]] = edit.payload["status"]
+        return Placement([s["id"] for s in segments], how)
 
     def _apply_section_status(self, edit: Edit) -> Placement:
         self.sections[edit.target.split(":", 1)[1]] = edit.payload["status"]
