@@ -215,6 +215,57 @@ def simulate_editor(out: Path) -> dict:
     return done
 
 
+def in_order_session(out: Path, share: float = 0.5) -> dict:
+    """An editor working through the first half in order: each segment reviewed, its
+    translation written (a placeholder text), and a word corrected in every fourth."""
+    review = api.Review(out)
+    order = [sid for sid in review.applier.order if review.applier.segments[sid]["track"] == review.floor_track()]
+    done = {"status": 0, "translation": 0, "text": 0}
+    for k, sid in enumerate(order[: int(len(order) * share)]):
+        seg = review.applier.segments[sid]
+        if k % 4 == 0 and len(seg["text"]) > 4:
+            i = len(seg["text"]) // 2
+            if api.handle(review, "POST", "text", {"sid": sid}, {"text": seg["text"][:i] + "〇" + seg["text"][i + 1:],
+                          "version": review.versions.get(f"seg:{sid}", 0), "editor": "bench"})[0] == 200:
+                done["text"] += 1
+        target = "ja" if seg["language"] == "en" else "en"
+        for name, body in (("translation", {"language": target, "text": f"editor translation {k}"}),
+                           ("status", {"status": "reviewed"})):
+            status, _ = api.handle(review, "POST", name, {"sid": sid},
+                                   {**body, "version": review.versions.get(f"seg:{sid}", 0), "editor": "bench"})
+            done[name] += status == 200
+    review.store.close()
+    return done
+
+
+def placements(out: Path) -> dict:
+    from pipeline.review.store import Store
+
+    applier, _ = build(out)
+    store = Store(out)
+    kinds = {e.id: e.kind for e in store.active_edits()}
+    store.close()
+    result = {"placed_where_made": 0, "placed_again": 0, "already_in_new_transcript": 0, "conflicts": len(applier.conflicts),
+              "placed_by_kind": {}, "conflicts_by_kind": {}}
+    names = {"exact": "placed_where_made", "reattached": "placed_again", "already": "already_in_new_transcript"}
+    for edit_id, placement in applier.placed.items():
+        result[names[placement.how]] += 1
+        result["placed_by_kind"][kinds[edit_id]] = result["placed_by_kind"].get(kinds[edit_id], 0) + 1
+    for c in applier.conflicts.values():
+        result["conflicts_by_kind"][c["kind"]] = result["conflicts_by_kind"].get(c["kind"], 0) + 1
+    return result
+
+
+def replay(source: Path, rerun_out: Path, work: Path) -> dict:
+    """The in-order session made on the first run, applied to an existing re-run's output."""
+    made_on = copy_run(source, work / "replay-first")
+    made = in_order_session(made_on)
+    target = copy_run(rerun_out, work / "replay-rerun")
+    (target / "review").mkdir(exist_ok=True)
+    shutil.copy(made_on / "review" / "edits.sqlite", target / "review" / "edits.sqlite")
+    return {"edits_made": made, **placements(target)}
+
+
 def rerun(source: Path, work: Path, min_silence_ms: int, resume: bool = False) -> dict:
     import yaml
 
@@ -291,7 +342,7 @@ def screenshot(source: Path, work: Path, target: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["browser", "rerun", "screenshot"])
+    parser.add_argument("mode", choices=["browser", "rerun", "replay", "screenshot"])
     parser.add_argument("--source", type=Path, default=ROOT / "outputs" / "demo")
     parser.add_argument("--work", type=Path, default=Path("/tmp/review-bench"))
     parser.add_argument("--segments", type=int, default=3000)
@@ -304,6 +355,8 @@ def main() -> None:
         print(json.dumps(browser(args.source, args.work, args.segments), indent=2))
     elif args.mode == "rerun":
         print(json.dumps(rerun(args.source, args.work, args.min_silence_ms, args.resume), indent=2, ensure_ascii=False))
+    elif args.mode == "replay":
+        print(json.dumps(replay(args.source, args.work / "rerun", args.work), indent=2))
     else:
         screenshot(args.source, args.work, args.to)
         print(args.to)

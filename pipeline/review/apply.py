@@ -93,7 +93,8 @@ class Applier:
             for (kind, value), parts in groups.items():
                 # Between them the parts say what the whole says (the pauses that joined them are silent).
                 joined = joiner(segment.get("language", "en")).join(c["anchor"]["text"] for c in parts)
-                if similarity(joined, segment["text"]) < SAME_TEXT:
+                # A reviewed mark vouches for the words themselves; a speaker or a translation for the passage.
+                if similarity(joined, segment["text"]) < (SAME_TEXT if kind == "status" else SAME_PASSAGE):
                     continue
                 if kind == "status":
                     self.status[sid] = value
