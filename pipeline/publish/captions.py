@@ -196,7 +196,7 @@ def segment_cues(run: Run, segment: dict, track_language: str) -> list[Cue]:
     settings = run.config.publish
     rendering = run.text(segment, track_language)
     language = rendering.language
-    if rendering.source == "original":
+    if rendering.source in ("original", MISSING):  # the words as said, timed by Whisper
         tokens = _word_tokens(segment) or _spread(rendering.text, segment["start_s"], segment["end_s"], language)
         # Reviewed text can differ from the words Whisper timed; the reviewed text wins.
         if _join(tokens, language).replace(" ", "") != rendering.text.replace(" ", ""):
