@@ -74,9 +74,11 @@ def test_an_editors_session_in_chromium(chromium, demo_aligned, tmp_path):
         # Click a segment's time, then a word: the audio moves there.
         row.locator("button.time").click()
         page.wait_for_function(f"Math.abs(document.getElementById('audio').currentTime - {target['start_s']}) < 0.05")
+        page.wait_for_selector(f"#row-{target['id']}.current")  # the current segment follows the audio
         third = target["words"][2]
         row.locator("span.w").nth(2).click()
         assert abs(_audio_time(page) - third["start_s"]) < 0.05
+        page.wait_for_selector(f"#row-{target['id']} span.w.cw[data-i='2']")  # ... and the current word
 
         # Correct a word, reload: the correction is there (saved in the journal, not the page).
         row.locator("button.edit").click()

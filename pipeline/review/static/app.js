@@ -396,7 +396,9 @@ function follow() {
   if (S.currentWord) S.currentWord.classList.remove("cw");
   S.currentWord = null;
   if (seg && S.rows.get(seg.id)) {
-    const i = seg.words.findIndex((w) => w[0] <= audio.currentTime && audio.currentTime < w[1] + 0.05);
+    let i = -1;  // the last word started, while it lasts (and a short pause after it)
+    for (let k = seg.words.length - 1; k >= 0; k--) if (seg.words[k][0] <= audio.currentTime) { i = k; break; }
+    if (i >= 0 && audio.currentTime > seg.words[i][1] + 0.25) i = -1;
     if (i >= 0) {
       S.currentWord = S.rows.get(seg.id).querySelector(`span.w[data-i="${i}"]`);
       if (S.currentWord) S.currentWord.classList.add("cw");
