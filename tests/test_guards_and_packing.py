@@ -117,6 +117,9 @@ def test_prompt_echo_is_dropped_only_on_weak_audio():
     assert guards.drop_reason(_decoded("Tom Hines.", prob=0.95), GUARDS, prompt) is None
     assert guards.drop_reason(_decoded("Tom Hines.", prob=0.4), GUARDS, prompt) is None  # one name is said
     assert guards.drop_reason(_decoded("Thank you, Tom Hines.", prob=0.4), GUARDS, prompt) is None
+    # Three entries or more and nothing else: dropped however sure the decoder is (seen on music).
+    assert guards.drop_reason(_decoded("Iida, export control, Tom Hines.", prob=0.95), GUARDS, prompt) == guards.DROP_PROMPT_ECHO
+    assert guards.drop_reason(_decoded("Yoichi Iida, export control.", prob=0.95), GUARDS, prompt) is None
     assert guards.drop_reason(_decoded("飯田陽一、輸出管理", prob=0.3), GUARDS, "柴野相雄、飯田陽一、輸出管理。") == guards.DROP_PROMPT_ECHO
     assert guards.drop_reason(_decoded("飯田陽一、輸出管理", prob=0.95), GUARDS, "柴野相雄、飯田陽一、輸出管理。") is None
     assert guards.drop_reason(_decoded("飯田陽一です", prob=0.3), GUARDS, "柴野相雄、飯田陽一、輸出管理。") is None

@@ -78,21 +78,30 @@ def speaking_rate(segment: Decoded, language: str) -> float:
     return units / duration
 
 
-def echoes_prompt(segment: Decoded, prompt: str | None) -> bool:
-    """Whether the segment only recites the prompt: two or more of its entries (names, terms)
-    and nothing else. One name alone is not an echo: people do say "Tom Hines."."""
+def prompt_echo(segment: Decoded, prompt: str | None) -> int:
+    """How many prompt entries (names, terms) the segment recites when it says nothing else
+    (every word also a word of the prompt); 0 when it says anything of its own."""
     if not prompt:
-        return False
+        return 0
     text = normalise(segment.text)
     if not text:
-        return False
+        return 0
     entries = [normalise(e) for e in re.split(r"[,、。.]", prompt) if normalise(e)]
-    if sum(1 for e in entries if e and e in text) < 2:
-        return False
-    rest = text
-    for entry in sorted(entries, key=len, reverse=True):
-        rest = rest.replace(entry, " ")
-    return not rest.strip()
+    vocabulary = {w for e in entries for w in e.split()}
+    if " " in text or text.isascii():
+        if not all(word in vocabulary for word in text.split()):
+            return 0
+    else:
+        rest = text.replace(" ", "")
+        for entry in sorted(entries, key=len, reverse=True):
+            rest = rest.replace(entry.replace(" ", ""), "")
+        if rest:
+            return 0
+    words = text.split()
+    recited = sum(1 for e in entries if e in text)
+    # Parts of entries count too ("Iida" of "Yoichi Iida"): one per word run not already counted.
+    partial = sum(1 for w in words if not any(w in e.split() for e in entries if e in text))
+    return recited + partial if " " in text or text.isascii() else recited
 
 
 def unsure_prompt_words(segment: Decoded, prompt: str | None, settings: GuardSettings) -> list[str]:
@@ -124,7 +133,9 @@ def drop_reason(segment: Decoded, settings: GuardSettings, prompt: str | None = 
         confidence(segment) < settings.stock_phrase_max_confidence or segment.no_speech_prob > settings.no_speech_prob / 2
     ):
         return DROP_STOCK_PHRASE
-    if echoes_prompt(segment, prompt) and (
+    # A list of three or more prompt entries and nothing else is not speech; two on weak audio.
+    echoed = prompt_echo(segment, prompt)
+    if echoed >= 3 or echoed == 2 and (
         confidence(segment) < settings.prompt_echo_max_confidence or segment.no_speech_prob > settings.no_speech_prob / 2
     ):
         return DROP_PROMPT_ECHO

@@ -9,7 +9,7 @@ Two uses:
 - ``Vocabulary.prompt``: Whisper's prompt for one stretch of the recording in one language —
   the people of the sessions scheduled around that stretch first, then the glossary's terms,
   then everyone else — cut to a token budget (long prompts invite Whisper to loop or to
-  recite them on silence; ``guards.echoes_prompt`` drops a reading that only repeats it);
+  recite them on silence; ``guards.prompt_echo`` drops a reading that only recites it);
 - ``Vocabulary.entries``: the canonical forms the correction pass (``correct.py``) moves
   near-misses to, with the variants that count as already right.
 
