@@ -312,15 +312,21 @@ def rerun(source: Path, work: Path, min_silence_ms: int, resume: bool = False) -
 
 
 def screenshot(source: Path, work: Path, target: Path) -> None:
+    """The page on a run, after a little real editing: the first segments reviewed and the
+    recognizer's "DMI" (the host's firm is TMI) corrected with find & replace."""
     from playwright.sync_api import sync_playwright
 
     from pipeline.review.server import ServerThread
 
     out = copy_run(source, work / "shot")
     review = api.Review(out)
-    segs = [review.applier.segments[i] for i in review.applier.order]
-    for seg in segs[:12]:
-        api.handle(review, "POST", "status", {"sid": seg["id"]}, {"status": "reviewed", "version": 0, "editor": "Ann"})
+    api.handle(review, "POST", "replace", {}, {"find": "DMI", "replace": "TMI", "editor": "Ann"})
+    floor = [review.applier.segments[i] for i in review.applier.order
+             if review.applier.segments[i]["track"] == review.floor_track()]
+    for seg in floor[:4]:
+        api.handle(review, "POST", "status", {"sid": seg["id"]},
+                   {"status": "reviewed", "version": review.versions.get(f"seg:{seg['id']}", 0), "editor": "Ann"})
+    shown = next((s for s in floor if "TMI" in s["text"]), floor[min(14, len(floor) - 1)])
     review.store.close()
     with ServerThread(out) as server, sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -329,13 +335,14 @@ def screenshot(source: Path, work: Path, target: Path) -> None:
         page.wait_for_selector("body[data-loaded='1']")
         page.fill("#editor", "Ann")
         page.dispatch_event("#editor", "change")
-        target_seg = segs[14]
-        page.locator(f"#row-{target_seg['id']} button.time").click()
         page.wait_for_function("document.getElementById('audio').readyState >= 1")
-        page.locator(f"#row-{target_seg['id']}").scroll_into_view_if_needed()
-        page.evaluate("scrollBy(0, -200)")
-        page.locator(f"#row-{target_seg['id']} button.history").click()
-        page.wait_for_timeout(300)
+        page.evaluate(f"ensureFilled({json.dumps(shown['id'])})")
+        row = page.locator(f"#row-{shown['id']}")
+        row.locator("button.time").click()
+        row.locator("span.w").nth(1).click()
+        row.locator("button.history").click()
+        page.evaluate(f"document.getElementById({json.dumps('row-' + shown['id'])}).scrollIntoView({{block: 'center'}})")
+        page.wait_for_timeout(500)
         page.screenshot(path=str(target))
         chromium.close()
 
