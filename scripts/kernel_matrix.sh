@@ -5,6 +5,7 @@
 #
 #   bash scripts/kernel_matrix.sh              # tests only
 #   bash scripts/kernel_matrix.sh --accuracy   # also benchmarks/asr_accuracy.py per setting
+#   KERNEL_MATRIX_ONLY="avx512 mkl-forced" bash scripts/kernel_matrix.sh   # some settings only
 #
 # Settings (issue 7): CI's pinned AVX2 without MKL; AVX512; MKL off with the ISA left to
 # CTranslate2; and MKL forced on (what an Intel machine picks by itself). CTranslate2 reports
@@ -39,6 +40,9 @@ declare -A SEEN
 ROWS=()
 for entry in "${SETTINGS[@]}"; do
   name=${entry%%|*}
+  if [[ -n "${KERNEL_MATRIX_ONLY:-}" && " $KERNEL_MATRIX_ONLY " != *" $name "* ]]; then
+    continue
+  fi
   read -r -a vars <<< "${entry#*|}"
   selected=$(kernels "${vars[@]}")
   if [[ -n "${SEEN[$selected]:-}" ]]; then
