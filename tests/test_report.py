@@ -290,7 +290,8 @@ def test_renderings(config, tmp_path):
 
 
 def test_japanese_from_the_translated_english_draft(config):
-    settings = config.report.model_copy(update={"japanese_from": "translate"})
+    # The fake embedder cannot compare languages: rank checks off.
+    settings = config.report.model_copy(update={"japanese_from": "translate", "support_rank": 999, "min_support": 0.0})
     report, _ = run(config.model_copy(update={"report": settings}), FakeLLM())
     lee = report["sections"][1]["parts"][1]
     assert lee["points"]["ja"][0]["origin"] == "translation:llm"

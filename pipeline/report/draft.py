@@ -40,7 +40,7 @@ POINTS_SCHEMA = {
 LIST_SCHEMA = {"type": "object", "properties": {"translations": {"type": "array", "items": {"type": "string"}}},
                "required": ["translations"]}
 SYSTEM = ("You write the minutes of a bilingual symposium. Use only what the numbered sentences say: "
-          "no names, numbers, places or facts that are not in them. Answer with JSON only.")
+          "no names, numbers, places or facts that are not in them. Answer with one line of compact JSON only.")
 
 
 @dataclass
@@ -111,7 +111,16 @@ def bounded(sentences: list[Sentence], max_chars: int) -> list[Sentence]:
 
 
 def parse_json(answer: str) -> dict | None:
-    """The first JSON object in the model's answer (small models sometimes wrap it in prose)."""
+    """The first JSON object in the model's answer (small models sometimes wrap it in prose or a
+    code fence, or answer with the bare list: that comes back as ``{"items": [...]}``)."""
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", answer, re.DOTALL)
+    body = (fenced.group(1) if fenced else answer).strip()
+    if body.startswith("["):
+        try:
+            value = json.loads(body)
+            return {"items": value} if isinstance(value, list) else None
+        except ValueError:
+            pass
     start = answer.find("{")
     while start >= 0:
         depth = 0
@@ -186,7 +195,7 @@ class Drafter:
         kept: dict[str, list[Claim]] = {lang: [] for lang in languages}
         for attempt in range(self.settings.retries + 1):
             answer = self._ask(messages, schema)
-            raw = answer.get("points") if answer else None
+            raw = (answer.get("points", answer.get("items")) if answer else None)
             if not isinstance(raw, list):
                 self.tally.model_failures += 1
                 continue
@@ -201,7 +210,9 @@ class Drafter:
                     elif reason:
                         reasons.append(reason)
             self.tally.removed += len(reasons)
-            if all(kept.values()) or not reasons or attempt == self.settings.retries:
+            # Asked again only when nothing survived: at temperature 0 a partial answer comes back
+            # the same, and a language without points gets the extractive draft anyway.
+            if any(kept.values()) or not reasons or attempt == self.settings.retries:
                 break
             self.tally.retried += 1
             messages = messages + [{"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)},
@@ -257,14 +268,21 @@ class Drafter:
                 f'Answer as {{"translations": ["...", ...]}} with {len(texts)} strings in order.')
         answer = self._ask([{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}], LIST_SCHEMA,
                            max_tokens=min(1024, 60 + 90 * len(texts)))
-        translated = answer.get("translations") if answer else None
+        translated = answer.get("translations", answer.get("items")) if answer else None
         if not isinstance(translated, list):
             self.tally.model_failures += 1
             return results
         for i, (text, cited) in enumerate(zip(translated, cites)):
             if not isinstance(text, str) or not text.strip():
                 continue
+            # Support by rank only: a translation must find its own source among the transcript's
+            # segments (cosines across languages run lower than within one).
             verdict = self.checker.check(text.strip(), target, cited, None, support=False)
+            if verdict.ok and self.checker.embedder is not None:
+                verdict.support, verdict.rank = self.checker.support(text.strip(), cited)
+                if verdict.rank > self.settings.support_rank:
+                    verdict.ok = False
+                    verdict.failures.append(f"translation does not match its source (rank {verdict.rank})")
             if verdict.ok:
                 results[i] = Claim(text.strip(), cited, "translation:llm", verdict.as_dict(),
                                    "marked" if verdict.marked else "ok")
@@ -307,8 +325,8 @@ class Drafter:
 
     def _ask(self, messages: list[dict], schema: dict, max_tokens: int | None = None) -> dict | None:
         try:
-            answer = self.llm.complete(messages, max_tokens=max_tokens or self.settings.max_tokens,
-                                       temperature=0.0, json_schema=schema)
+            answer = self.llm.complete(messages, max_tokens=max_tokens or self.settings.max_tokens, temperature=0.0,
+                                       json_schema=schema if self.settings.constrained else None)
         except Exception as e:  # an engine failure costs this step only: the extractive draft stands in
             self.tally.failures.append(f"model error: {type(e).__name__}: {str(e)[:80]}")
             return None

@@ -26,6 +26,10 @@ class ReportSettings(Strict):
     # extractive draft takes their place.
     retries: int = Field(default=1, ge=0, le=3)
     max_tokens: int = Field(default=200, ge=32)
+    # Ask the engine for schema-constrained JSON. Off by default: with llama-cpp the grammar is
+    # applied over the whole 151k-token vocabulary at every step, several times slower on 2 cores
+    # (docs/report.md); the answer is parsed leniently and checked either way.
+    constrained: bool = False
     # A claim is supported when the best cited segment is at least this similar to it
     # (multilingual-e5-small cosine) and ranks among the ``support_rank`` segments of the
     # transcript most similar to the claim. e5's cosines sit high (unrelated ~0.75-0.8): rank
