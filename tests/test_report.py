@@ -182,6 +182,9 @@ def test_checker_flags_each_kind_of_invention(config):
     checker = Checker(source, FakeEmbedder(), min_support=0.0, support_rank=99)
     ok = checker.check("open science must not be naive", "en", ["seg-00002"], "lee")
     assert ok.ok, ok.failures
+    both = checker.check("open science must not be naive, and “three restricted lists”", "en",
+                         ["seg-00002", "seg-00003"], "lee")
+    assert both.ok, both.failures
     assert "number 40" in checker.check("they screen 40 lists", "en", ["seg-00003"], "lee").failures[0]
     assert "not verbatim" in checker.check("she said “science must be closed”", "en", ["seg-00002"], "lee").failures[0]
     assert "not in the transcript" in checker.check("x", "en", ["seg-09999"], "lee").failures[0]

@@ -268,7 +268,7 @@ class Checker:
         cited = sorted((self.source.by_id[i] for i in cites if i in self.source.by_id), key=lambda s: s["start_s"])
         originals = [s["text"] for s in cited] + ([joined(cited)] if len(cited) > 1 else [])
         references = self.references(cites)
-        joined = "\n".join(references)
+        reference_text = "\n".join(references)
         for quote in quoted(text):
             pool = quotes_only_from if quotes_only_from is not None else originals
             if not any(normalise(quote) in normalise(o) for o in pool):
@@ -276,9 +276,9 @@ class Checker:
         allowed_numbers = set().union(*(number_words(r) for r in references)) if references else set()
         for value in sorted(numbers(text) - allowed_numbers):
             fail(f"number {value:g} is not in the cited segments")
-        self._check_people(text, language, joined, person, fail)
+        self._check_people(text, language, reference_text, person, fail)
         for noun in sorted(proper_nouns(text, language)):
-            if self._noun_found(noun, language, joined):
+            if self._noun_found(noun, language, reference_text):
                 continue
             if noun in self.vocabulary.people or noun.lower() in self.vocabulary.known:
                 continue  # agenda vocabulary (the person's own name, a session title's words)

@@ -77,6 +77,7 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
     sessions = list(config.event.sessions)
     placed = {s.id for s in sessions}
     sections, status = [], {"drafted": 0, "reused": 0, "edited": 0, "stale": 0}
+    composer.begin()  # quotes to translate are collected over every drafted section: one request per language pair
     with progress(len(sessions), "report sections", unit="sections") as tracker:
         for index, session in enumerate(sessions):
             sections.append(_session(composer, index, session, before, edits, status))
@@ -84,6 +85,7 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
     unplaced = [s for s in source.segments if s.get("session") not in placed]
     if unplaced:
         sections.append(_unplaced(composer, unplaced, before, edits, status))
+    composer.finish_translations()
     overview = _overview(config, source, composer, drafter, sections, languages, before.get("overview"),
                          edits.get("overview"), status)
     artifact = {"schema_version": SCHEMA_VERSION, "settings_hash": settings_hash(config), "input": INPUT,
@@ -104,9 +106,7 @@ def _session(composer: Composer, index: int, session, before: dict, edits: dict,
     if old is not None and (old.get("input_hash") == current or (edit or {}).get("text")):
         section = {**old, "status": "reused"}  # unchanged, or written by an editor: never re-drafted
     else:
-        composer.begin()
         section = composer.session_section(index, session)
-        composer.finish_translations()
         section["status"] = "drafted"
     section = _with_edit(section, edit, old, current)
     status[section["status"]] += 1
@@ -132,9 +132,7 @@ def _unplaced(composer: Composer, segments: list[dict], before: dict, edits: dic
     people = list(dict.fromkeys(s["speaker"] for s in segments))
     session = Session(id="other", title=Bilingual(en="Other speech", ja="その他の発言"), start="00:00", end="00:00",
                       people=[SessionSlot(person=p, role=composer.people[p].roles[0]) for p in people])
-    composer.begin()
     section = composer.session_section(1, session, segments)
-    composer.finish_translations()
     section.update(id="session:other", status="drafted")
     status["drafted"] += 1
     return section
