@@ -219,3 +219,26 @@ LABELS = {
     "report_key_point_recall_en": ("report: key-point recall (English)", "{:.0%}"),
     "report_key_point_recall_ja": ("report: key-point recall (Japanese)", "{:.0%}"),
 }
+
+
+def main() -> None:
+    """``python -m pipeline.report.score OUT TRUTH [CONFIG]``: the report figures alone."""
+    import argparse
+    import json
+
+    from ..core.config import load_config
+
+    parser = argparse.ArgumentParser(description="score a drafted report (report.json in OUT)")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("truth", type=Path)
+    parser.add_argument("config", type=Path, nargs="?", help="the run's config (default: the one manifest.json names)")
+    args = parser.parse_args()
+    truth = json.loads(args.truth.read_text(encoding="utf-8"))
+    figures = report_figures(args.out_dir, truth, load_config(args.config) if args.config else None)
+    for key, value in figures.items():
+        label, fmt = LABELS.get(key, (key, "{}"))
+        print(f"{label:45} {fmt.format(value) if value is not None else 'n/a'}")
+
+
+if __name__ == "__main__":
+    main()
