@@ -284,3 +284,16 @@ def test_evaluate_reports_translation_figures(setup, monkeypatch):
     assert figures["checked_share"] == 1.0
     assert figures["name_accuracy"] == 1.0 and figures["name_places"] == 3  # 城山, Gonzalo Suarez, スアレス
     assert "chrF Japanese -> English" in report({"floor": figures})
+
+
+def test_regression_next_line_in_the_target_language_copied_into_the_answer(setup):
+    """Measured on the demo: with the next (English) line shown as context, the 1.5B model
+    appended it to its English rendering of the Japanese line before. Such an answer fails."""
+    config = load_config(setup[0])
+    text = "皆様、おはようございます。ただいまより開催いたします。"
+    unit = translate.Unit({"id": "s", "text": text}, "ja", "en", [])
+    following = "Thank you, Mr. Shibano, and good morning. The alliance is stronger than ever."
+    copied = "Good morning, everyone. Thank you, Mr. Shibano, and good morning. The alliance is stronger than ever."
+    assert translate.check(unit, copied, config.translate, [following])["not_context_copy"] is False
+    assert translate.check(unit, "Good morning, everyone. We now open.", config.translate, [following])["not_context_copy"]
+    assert config.translate.context_after_lines == 0

@@ -41,7 +41,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 3  # bump when prompts change: cached translations are then not reused
+PROMPT_VERSION = 4  # bump when prompts change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -69,9 +69,13 @@ class Unit:
 
 # --- checks ---------------------------------------------------------------------------------
 
-def check(unit: Unit, output: str, settings: TranslateSettings) -> dict[str, bool]:
-    """Named checks of one output line; every value True means the line is usable."""
+def check(unit: Unit, output: str, settings: TranslateSettings, context: list[str] = ()) -> dict[str, bool]:
+    """Named checks of one output line; every value True means the line is usable.
+
+    ``context``: lines shown to the model that are already in the target language; an answer
+    that contains one of them copied context instead of translating."""
     text = output.strip()
+    copied = any(len(line) >= 16 and line[:24] in text for line in (c.strip() for c in context))
     source_text = unit.segment["text"].strip()
     cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
     if unit.target == "ja":
@@ -87,6 +91,7 @@ def check(unit: Unit, output: str, settings: TranslateSettings) -> dict[str, boo
         "not_empty": bool(text),
         "target_script": script,
         "not_source_copy": text != source_text,
+        "not_context_copy": not copied,
         "length_ratio": length,
         "glossary": not missing_forms(unit.hits, text, unit.target),
     }
@@ -218,14 +223,15 @@ class Translator:
         answers = self._ask(batch, before, after, done)
         records = []
         for unit, answer in zip(batch, answers):
-            attempts = [(answer, check(unit, answer, self.settings))] if answer is not None else []
+            context = [s["text"] for s in before + after if s["language"] == unit.target]
+            attempts = [(answer, check(unit, answer, self.settings, context))] if answer is not None else []
             retries = 0
             while (not attempts or not all(attempts[-1][1].values())) and retries < self.settings.max_retries:
                 retries += 1
                 failed = [k for k, ok in attempts[-1][1].items() if not ok] if attempts else ["missing"]
                 retry = self._ask([unit], before, after, done, self._retry_note(unit, failed), retry=retries)[0]
                 if retry is not None:
-                    attempts.append((retry, check(unit, retry, self.settings)))
+                    attempts.append((retry, check(unit, retry, self.settings, context)))
             records.append(self._record(unit, attempts, retries))
         return records
 

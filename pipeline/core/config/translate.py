@@ -51,7 +51,9 @@ class TranslateSettings(Strict):
     # (shown with their translations) and following lines as context (not translated).
     batch_lines: int = Field(default=4, ge=1, le=32)
     context_lines: int = Field(default=2, ge=0, le=10)
-    context_after_lines: int = Field(default=1, ge=0, le=10)
+    # Off by default: the 1.5B model copied a following line that was already in the target
+    # language (the next speaker's English) into its English answer.
+    context_after_lines: int = Field(default=0, ge=0, le=10)
     # The agenda's names, titles, affiliations and session titles plus event.glossary; only the
     # entries found in a batch go into its prompt.
     glossary: bool = True
