@@ -172,6 +172,7 @@ def test_packaged_gguf_translates_demo_sentences():
             {"role": "user", "content": source}], max_tokens=60))
     assert "Shiroyama" in outputs[0]
     assert all(not any("\u3040" <= ch <= "\u9fff" for ch in out) for out in outputs)
-    # Measured 2026-11: chrF ~55-70 on these two; a broken engine or template scores < 20.
+    # A loose floor: MODELS.md measured chrF ~59-61 JA->EN on such sentences; a broken engine or
+    # chat template scores far below 35.
     assert sacrebleu.corpus_chrf(outputs, [[r for _, r in pairs]]).score > 35
     assert llm.usage["completion_tokens"] > 10

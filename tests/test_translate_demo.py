@@ -35,7 +35,8 @@ def test_default_engine_translates_the_opening_of_the_demo(demo_aligned, tmp_pat
         if record["status"] == "ok":
             assert all(record["checks"].values())
         records.append(record)
-    # Measured 2026-11 on this opening: 7-8 of 8 lines pass every check.
+    # The first full-demo batch (4 of these lines) passed every check; the margin allows for
+    # recognition errors that make a line unanswerable.
     assert sum(r["status"] == "ok" for r in records) >= FIRST_SEGMENTS - 3
     english = " ".join(r["text"] for r in records if r["status"] == "ok")
     assert "Shiroyama" in english or "Shibano" in english
