@@ -30,7 +30,8 @@ def _segment(start, end, language, text, **extra):
 
 def _write(tmp_path, segments):
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "transcript.json").write_text(json.dumps({"segments": segments, "duration_s": 12.0}), encoding="utf-8")
+    transcript = {"segments": segments, "duration_s": 12.0, "languages": ["en", "ja"], "tracks": [{"name": "floor"}]}
+    (tmp_path / "out" / "transcript.json").write_text(json.dumps(transcript), encoding="utf-8")
     (tmp_path / "truth.json").write_text(json.dumps(TRUTH, ensure_ascii=False), encoding="utf-8")
     return tmp_path / "out", tmp_path / "truth.json"
 
@@ -67,7 +68,7 @@ def test_cli_prints_figures_and_names_missing_stages(tmp_path):
                              "--json", str(tmp_path / "figures.json")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     # The untranscribed "Thank you all." counts as 3 deletions of 7 reference words.
-    assert "English word error rate                  42.9%" in result.stdout
+    assert f"{'English WER (Whisper normaliser)':40} 42.9%" in result.stdout
     assert "2 utterances got no text" in result.stdout
     assert "n/a (no speaker labels" in result.stdout
     assert json.loads((tmp_path / "figures.json").read_text())["floor"]["english_wer"] == pytest.approx(3 / 7)

@@ -195,9 +195,10 @@ def load_truth(path: Path) -> dict:
 def _check_fields(path: Path, where: str, item, types: dict) -> None:
     if not isinstance(item, dict):
         raise PipelineError(f"truth {path}: {where} must be an object")
+    missing = [key for key in types if key not in item]
+    if missing:
+        raise PipelineError(f"truth {path}: {where} lacks {', '.join(missing)}")
     for key, kind in types.items():
-        if key not in item:
-            raise PipelineError(f"truth {path}: {where} lacks {key}")
         if not isinstance(item[key], kind) or isinstance(item[key], bool):
             raise PipelineError(f"truth {path}: {where}.{key} has the wrong type ({type(item[key]).__name__})")
 
@@ -247,8 +248,8 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
 
 
 LABELS = {
-    "english_wer": ("English word error rate (Whisper normaliser)", "{:.1%}"),
-    "english_wer_strict": ("English word error rate (strict)", "{:.1%}"),
+    "english_wer": ("English WER (Whisper normaliser)", "{:.1%}"),
+    "english_wer_strict": ("English WER (strict)", "{:.1%}"),
     "japanese_cer": ("Japanese character error rate", "{:.1%}"),
     "language_accuracy": ("segments with the right language", "{:.1%}"),
     "language_accuracy_by_time": ("speech time with the right language", "{:.1%}"),
