@@ -319,3 +319,12 @@ def test_stage_runs_from_the_table(config, tmp_path, monkeypatch):
     assert (out / "report.json").is_file() and (out / "report.en.md").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stages"]["report"]["counters"]["claims"] > 0
+
+
+def test_a_clause_keeps_names_and_i_capitalised():
+    from pipeline.report.draft import clause
+
+    assert clause("Shiroyama said that research is open.", "en") == "research is open"
+    assert clause("Shiroyama is discussing open research.", "en", {"Shiroyama"}) == "Shiroyama is discussing open research"
+    assert clause("I'd like to talk about it.", "en") == "I'd like to talk about it"
+    assert clause("研究は開かれていると述べた。", "ja") == "研究は開かれている"

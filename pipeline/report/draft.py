@@ -142,8 +142,9 @@ _LEADING_SPEAKER = re.compile(r"^(the speaker|speaker|he|she|they|[A-Z][a-z]+)\s
 _JA_ENDING = re.compile(r"(と述べた|と語った|と指摘した|と説明した)?[。．.]*$")
 
 
-def clause(text: str, language: str) -> str:
-    """A point as the reported clause that follows "noted that" / precedes と述べた."""
+def clause(text: str, language: str, names: set[str] = frozenset()) -> str:
+    """A point as the reported clause that follows "noted that" / precedes と述べた; ``names``
+    (the agenda's) keep their capital."""
     text = " ".join(text.split()).strip().strip("-•*").strip()
     if language == "ja":
         text = re.sub(r"^(話者|発言者|[一-龥]{1,4}(氏|さん))は、?", "", text)
@@ -151,7 +152,8 @@ def clause(text: str, language: str) -> str:
     text = _LEADING_SPEAKER.sub("", text).rstrip(".").strip()
     first = text.split(" ", 1)[0] if text else ""
     if first[:1].isupper() and not first.isupper() and not any(c.isupper() for c in first[1:]) and first not in (
-            "I", "Japan", "Japanese", "America", "American", "US", "U.S."):
+            "I", "Japan", "Japanese", "America", "American", "US", "U.S.") and not first.startswith("I'") \
+            and first.strip(",.") not in names:
         text = first.lower() + text[len(first):]
     return text
 
@@ -227,7 +229,7 @@ class Drafter:
             return None, None
         numbers = [n for n in item.get("cite", []) if isinstance(n, int) and 1 <= n <= len(context)]
         cites = list(dict.fromkeys(i for n in numbers for i in context[n - 1].segments))
-        text = clause(raw, language)
+        text = clause(raw, language, self.checker.vocabulary.people)
         verdict = self.checker.check(text, language, cites, person)
         if first:
             self._count_first(verdict)
