@@ -80,9 +80,13 @@ def main() -> None:
     parser.add_argument("--engine", choices=["llm", "extractive"], default="llm")
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="llm.threads (1 beats 2 on a crowded machine: llama.cpp threads spin-wait)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     config = load_config(CONFIG)
+    if args.threads is not None:
+        config = config.model_copy(update={"llm": config.llm.model_copy(update={"threads": args.threads})})
     figures = {"engine": args.engine}
     if not args.skip_demo:
         figures["demo"] = timed(config, read_json(args.out_dir / "reviewed.json"), args.engine)
