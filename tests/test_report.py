@@ -328,3 +328,4 @@ def test_a_clause_keeps_names_and_i_capitalised():
     assert clause("Shiroyama is discussing open research.", "en", {"Shiroyama"}) == "Shiroyama is discussing open research"
     assert clause("I'd like to talk about it.", "en") == "I'd like to talk about it"
     assert clause("研究は開かれていると述べた。", "ja") == "研究は開かれている"
+    assert clause("Shiroyamaは、研究は開かれている。", "ja") == "研究は開かれている"

@@ -147,7 +147,7 @@ def clause(text: str, language: str, names: set[str] = frozenset()) -> str:
     (the agenda's) keep their capital."""
     text = " ".join(text.split()).strip().strip("-•*").strip()
     if language == "ja":
-        text = re.sub(r"^(話者|発言者|[一-龥]{1,4}(氏|さん))は、?", "", text)
+        text = re.sub(r"^(話者|発言者|[一-龥]{1,4}(氏|さん)|[A-Za-z]+(氏|さん)?)は、?", "", text)
         return _JA_ENDING.sub("", text).strip("「」")
     text = _LEADING_SPEAKER.sub("", text).rstrip(".").strip()
     first = text.split(" ", 1)[0] if text else ""
