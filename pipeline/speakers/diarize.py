@@ -73,10 +73,12 @@ def embed(embedder: SpeakerEmbedder, wav: Path, segments: list[dict]) -> tuple[n
     starts, owners, windows, vectors = [], [], [], []
     total = sum(s["end_s"] - s["start_s"] for s in segments)
 
-    def flush() -> None:
-        if windows:
-            vectors.append(embedder.embed(np.stack(windows)))
-            windows.clear()
+    def flush(whole: bool = False) -> None:
+        # Batches of exactly WINDOW_BATCH windows; the rest waits for the next segment.
+        while len(windows) >= WINDOW_BATCH or (whole and windows):
+            batch = windows[:WINDOW_BATCH]
+            vectors.append(embedder.embed(np.stack(batch)))
+            del windows[:WINDOW_BATCH]
 
     with progress(total, "diarize: embed") as tracker:
         for index, segment in enumerate(segments):
@@ -88,10 +90,9 @@ def embed(embedder: SpeakerEmbedder, wav: Path, segments: list[dict]) -> tuple[n
                 windows.append(np.pad(window, (0, length - len(window))))
                 starts.append(start)
                 owners.append(index)
-            if len(windows) >= WINDOW_BATCH:
-                flush()
+            flush()
             tracker.update(segment["end_s"] - segment["start_s"])
-        flush()
+        flush(whole=True)
     embeddings = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dim), dtype=np.float32)
     return np.array(starts), np.array(owners), embeddings
 
