@@ -257,9 +257,8 @@ KATIESTEVE = """\
   people:
     - {id: bob, name: {en: Bob Example}, roles: [speaker], enrollment: [%s]}
     - {id: ann, name: {en: Ann Example}, roles: [speaker], enrollment: [%s]}
-# CAM++ cosines: a voice and its own clip 0.73-0.80, the other clip 0.51-0.52 (align's default
-# threshold, 0.75, sits on resemblyzer's scale, where one voice scores 0.96).
-align: {enrollment_threshold: 0.6}
+# CAM++ cosines: a voice and its own clip 0.73-0.80, the other clip 0.51-0.52; align's default
+# threshold follows the embedder (0.6 for CAM++).
 """
 
 

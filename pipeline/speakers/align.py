@@ -28,6 +28,9 @@ from ..core.storage import write_json
 
 INTERPRETER = "interpreter"
 MAX_NOTES_PER_KIND = 3  # evidence notes kept per voice, person and kind of mention
+# Enrollment similarity above which a clip counts for a person, on each embedder's own scale
+# (CAM++: same speaker ~0.7-0.8, others ~0.5; resemblyzer: 0.7 against 0.6-0.7).
+ENROLLMENT_THRESHOLDS = {"campplus": 0.6, "resemblyzer": 0.75}
 
 
 @dataclass
@@ -79,7 +82,8 @@ def voice_at(turns: list[dict], time_s: float) -> str | None:
 
 
 def gather_evidence(event: Event, segments: list[dict], voice: dict, turns: list[dict], settings: AlignSettings,
-                    voice_centres: dict[str, np.ndarray], enrollment: dict[str, np.ndarray]) -> dict:
+                    voice_centres: dict[str, np.ndarray], enrollment: dict[str, np.ndarray],
+                    threshold: float = 0.75) -> dict:
     """Evidence[(voice, person)] from mentions, language, agenda order and enrollment."""
     voices = list(dict.fromkeys(v for v in (voice[s["id"]] for s in segments) if v))
     people = [p for p in event.people if INTERPRETER not in p.roles]
@@ -90,7 +94,7 @@ def gather_evidence(event: Event, segments: list[dict], voice: dict, turns: list
     for (v, person), item in evidence.items():
         if person in enrollment and v in voice_centres:
             similarity = float(voice_centres[v] @ enrollment[person])
-            item.add(settings.enrollment_weight * (similarity - settings.enrollment_threshold),
+            item.add(settings.enrollment_weight * (similarity - threshold),
                      f"enrollment clip similarity {similarity:.2f}")
     return evidence
 
@@ -287,8 +291,12 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
                    key=lambda s: s["start_s"])
     voice = voice_of_segments(floor, diarization["turns"])
     centres = {k: np.array(v) for k, v in diarization.get("centres", {}).items()}
+    engine = (diarization.get("embedding") or {}).get("engine", "resemblyzer")
+    threshold = settings.enrollment_threshold
+    if threshold is None:
+        threshold = ENROLLMENT_THRESHOLDS.get(engine, ENROLLMENT_THRESHOLDS["resemblyzer"])
     evidence = gather_evidence(event, floor, voice, diarization["turns"], settings, centres,
-                               _enrollment(event, config_dir, diarization))
+                               _enrollment(event, config_dir, diarization), threshold)
     assigned = assign(evidence, settings.min_score) if evidence else {}
     names = _names(event)
     voices, unknown_count = {}, 0

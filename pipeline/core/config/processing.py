@@ -151,7 +151,9 @@ class AlignSettings(Strict):
     order_weight: float = 1.0
     enrollment_weight: float = 20.0
     # Enrollment similarity above this counts for a person, below against.
-    enrollment_threshold: float = 0.75
+    # None: the scale of the embedder that made the voice centres (CAM++ 0.6, resemblyzer 0.75; their
+    # same-speaker and different-speaker cosines sit at different heights).
+    enrollment_threshold: Optional[float] = None
     # A voice whose best total stays below this keeps "Unknown speaker N".
     min_score: float = 1.0
     # The person named in a hand-over speaks within this long after being named.
