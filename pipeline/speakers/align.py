@@ -70,6 +70,57 @@ def voice_of_segments(segments: list[dict], turns: list[dict]) -> dict[str, str 
     return voices
 
 
+def _word_voice(word: dict, turns: list[dict]) -> str | None:
+    middle = (word["start_s"] + word["end_s"]) / 2
+    return voice_at(turns, middle) or voice_of_segments([{"id": "w", **word}], turns)["w"]
+
+
+def split_at_voice_changes(segments: list[dict], turns: list[dict], min_words: int = 2) -> list[dict]:
+    """Cut a segment where the diarized voice changes between its words.
+
+    Recognition may decode two people's quick exchange as one stretch (no pause long enough
+    for the VAD between them); left whole, the whole stretch would go to one speaker. Pieces
+    keep the words' own timings; the first keeps the segment's id, the next are ``<id>-2``,
+    ``<id>-3`` (editors' splits use ``<id>.1``, so the two never collide). A run shorter than
+    ``min_words`` words stays with its neighbour: one word is too little to move a speaker.
+    """
+    result = []
+    for segment in segments:
+        words = segment.get("words") or []
+        runs: list[list[dict]] = []
+        for word in words:
+            v = _word_voice(word, turns)
+            if runs and (runs[-1][0]["voice"] == v or v is None):
+                runs[-1].append({"voice": runs[-1][0]["voice"], "word": word})
+            else:
+                runs.append([{"voice": v, "word": word}])
+        merged: list[list[dict]] = []
+        for run in runs:  # a too-short run joins the run before it
+            if merged and (len(run) < min_words or run[0]["voice"] == merged[-1][0]["voice"]):
+                merged[-1].extend(run)
+            else:
+                merged.append(run)
+        if len(merged) > 1 and len(merged[0]) < min_words:
+            merged[1][:0] = merged.pop(0)
+        if len(merged) < 2:
+            result.append(segment)
+            continue
+        for k, run in enumerate(merged):
+            piece_words = [item["word"] for item in run]
+            start_s = segment["start_s"] if k == 0 else piece_words[0]["start_s"]
+            end_s = segment["end_s"] if k == len(merged) - 1 else piece_words[-1]["end_s"]
+            piece = {**segment, "id": segment["id"] if k == 0 else f"{segment['id']}-{k + 1}",
+                     "start_s": start_s, "end_s": end_s, "words": piece_words,
+                     # Whisper's English words carry their leading space; Japanese runs have none.
+                     "text": "".join(w["text"] for w in piece_words).strip(),
+                     "confidence": round(sum(w["probability"] for w in piece_words) / len(piece_words), 4)}
+            if segment.get("corrections"):
+                piece["corrections"] = [c for c in segment["corrections"]
+                                        if start_s - 1e-6 <= c.get("start_s", start_s) <= end_s + 1e-6]
+            result.append(piece)
+    return result
+
+
 def agenda_order(event: Event) -> list[str]:
     """People in the order they first appear on the agenda (people in no session come last)."""
     order = [slot.person for session in event.sessions for slot in session.people]
@@ -289,6 +340,7 @@ def _enrollment(event: Event, config_dir: Path, diarization: dict | None = None)
 def run(event: Event, settings: AlignSettings, transcript: dict, diarization: dict, config_dir: Path) -> dict:
     floor = sorted((s for s in transcript["segments"] if s["track"] == diarization["track"]),
                    key=lambda s: s["start_s"])
+    floor = split_at_voice_changes(floor, diarization["turns"])
     voice = voice_of_segments(floor, diarization["turns"])
     centres = {k: np.array(v) for k, v in diarization.get("centres", {}).items()}
     engine = (diarization.get("embedding") or {}).get("engine", "resemblyzer")
@@ -316,7 +368,8 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
     # interpreter for that language when it lists one.
     interpreters = {lang: p.id for p in event.people if INTERPRETER in p.roles for lang in p.languages}
     segments = []
-    for segment in transcript["segments"]:
+    others = [s for s in transcript["segments"] if s["track"] != diarization["track"]]
+    for segment in floor + others:
         if segment["track"] != diarization["track"]:
             person, confidence = interpreters.get(segment["language"], INTERPRETER), 1.0
             session = _session_at(segment["start_s"], floor, session_of)
@@ -348,5 +401,5 @@ def run_stage(ctx: StageContext) -> StageOutput:
                        counters={"voices": len(artifact["voices"]), "voices_named": named}, files=["outline.json"])
 
 
-STAGE = Stage("align", 1, ("align", "event"), ("transcript.json", "diarization.json"), "aligned.json", run_stage,
+STAGE = Stage("align", 2, ("align", "event"), ("transcript.json", "diarization.json"), "aligned.json", run_stage,
               description="agenda names on voices, sessions on the timeline")
