@@ -30,12 +30,17 @@ def interpreted(demo_interpreted_aligned):
 
 
 def _check_floor(figures):
+    """Near today's figures (pinned kernels, 2026-11-28: language 99.4 %, speaker time 99.7 %,
+    naming precision 96.8 %, DER 1.3 %, session boundaries 0.5 s, first session 0.3 s, English WER
+    10.3 % single track / 12.4 % two-track, Japanese CER 11.1 %), with margins for other CPUs."""
     floor = figures["floor"]
     assert floor["language_accuracy"] >= 0.98
-    assert floor["speaker_time_accuracy"] >= 0.95
-    assert floor["diarization_error_rate"] <= 0.15
-    assert floor["session_boundary_error_s"] <= 5.0
-    assert floor["english_wer"] <= 0.25 and floor["japanese_cer"] <= 0.35
+    assert floor["speaker_time_accuracy"] >= 0.97
+    assert floor["naming_precision"] >= 0.93
+    assert floor["diarization_error_rate"] <= 0.04
+    assert floor["session_boundary_error_s"] <= 2.0
+    assert floor["first_session_start_error_s"] <= 2.0
+    assert floor["english_wer"] <= 0.16 and floor["japanese_cer"] <= 0.16
 
 
 def test_published_recording(single_track):
