@@ -310,6 +310,7 @@ def test_artifacts_follow_the_umask(tmp_path, fake_engine):
         assert (tmp_path / "out" / name).stat().st_mode & 0o777 == 0o644, name
 
 
+@pytest.mark.slow  # 6 s: the fast suite stays under a minute
 def test_a_large_agenda_loads(tmp_path):
     """4 MB of agenda (20,000 people): loaded with the C YAML loader and a one-pass duplicate check
     (it took 144 s before; `python benchmarks/config_load.py` times it)."""
