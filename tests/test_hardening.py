@@ -101,18 +101,24 @@ def test_a_replaced_side_file_reruns_its_stage(tmp_path, fake_engine):
     assert _ran(_run(config, out, to_stage="vad")) == ["ingest"]  # same ingest.json again: vad skipped
 
 
+def _fail_writing(monkeypatch, name: str, code: int, reason: str):
+    """Make the runner's artifact write of ``name`` fail as the OS would; returns the real writer."""
+    real_write = runner.write_json
+
+    def failing_write(path, data):
+        if Path(path).name == name:
+            raise OSError(code, reason, str(path))
+        return real_write(path, data)
+
+    monkeypatch.setattr(runner, "write_json", failing_write)
+    return real_write
+
+
 def test_failed_ingest_does_not_leave_new_audio_trusted_under_old_artifact(tmp_path, fake_engine, monkeypatch):
     config = write_config(tmp_path / "c.yaml")
     out = tmp_path / "out"
     _run(config, out, to_stage="vad")
-    real_write = runner.write_json
-
-    def failing_write(path, data):
-        if Path(path).name == "ingest.json":
-            raise OSError(errno.EACCES, "Permission denied", str(path))
-        return real_write(path, data)
-
-    monkeypatch.setattr(runner, "write_json", failing_write)
+    real_write = _fail_writing(monkeypatch, "ingest.json", errno.EACCES, "Permission denied")
     with pytest.raises(PipelineError, match=r"stage 'ingest': cannot write .*ingest.json \(Permission denied\)"):
         _run(config, out, recording=fixture("pyannote-audio/sample.wav"), to_stage="vad")
     monkeypatch.setattr(runner, "write_json", real_write)
@@ -186,14 +192,7 @@ def test_disk_full_names_the_stage_and_file(tmp_path, fake_engine, monkeypatch):
     config = write_config(tmp_path / "c.yaml")
     out = tmp_path / "out"
     _run(config, out, to_stage="vad")
-    real_write = runner.write_json
-
-    def full(path, data):
-        if Path(path).name == "transcript.json":
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real_write(path, data)
-
-    monkeypatch.setattr(runner, "write_json", full)
+    _fail_writing(monkeypatch, "transcript.json", errno.ENOSPC, "No space left on device")
     with pytest.raises(PipelineError, match=r"stage 'transcribe': disk full while writing .*transcript.json"):
         _run(config, out, to_stage="transcribe")
     assert (out / "vad.json").exists() and not (out / "transcript.json").exists()
