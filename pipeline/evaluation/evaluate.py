@@ -209,8 +209,8 @@ def evaluate(out_dir: Path, truth_path: Path) -> dict:
     if transcript_path is None:
         raise PipelineError(f"output {out_dir}: no transcript.json; run the pipeline first")
     truth = load_truth(truth_path)
-    _refuse_stale(out_dir)
     transcript = read_artifact(transcript_path)
+    _refuse_stale(out_dir, transcript_path, transcript)
     figures = {}
     for track in dict.fromkeys(u.get("track", "floor") for u in truth["utterances"]):
         utterances = [u for u in truth["utterances"] if u.get("track", "floor") == track]
@@ -300,14 +300,14 @@ def _naming_precision(out_dir: Path, transcript: dict, utterances: list[dict]) -
     return naming_precision(transcript, read_json(diarization_path), utterances)
 
 
-def _refuse_stale(out_dir: Path) -> None:
+def _refuse_stale(out_dir: Path, read_path: Path, artifact: dict) -> None:
     """aligned.json made from another transcript than the one beside it would mix two runs."""
-    aligned, transcript = out_dir / "aligned.json", out_dir / "transcript.json"
-    if not (aligned.is_file() and transcript.is_file()):
+    transcript = out_dir / "transcript.json"
+    if read_path.name != "aligned.json" or not transcript.is_file():
         return
-    made_from = read_artifact(aligned).get("provenance", {}).get("inputs", {}).get("transcript.json")
+    made_from = artifact.get("provenance", {}).get("inputs", {}).get("transcript.json")
     if made_from and made_from != sha256_of(transcript):
-        raise PipelineError(f"{aligned}: stale (made from an older transcript.json); "
+        raise PipelineError(f"{read_path}: stale (made from an older transcript.json); "
                             f"run the pipeline with --from align before evaluating")
 
 
