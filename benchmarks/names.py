@@ -5,7 +5,9 @@
 - name accuracy: every spoken mention of an agenda person in the truth's utterances (any of
   their names or aliases, in either language, as the truth writes it) counts as right when the
   transcript's segments matched to that utterance contain the same spelling (width, case,
-  spaces and middle dots ignored);
+  spaces and middle dots ignored) or the person's canonical name in the same script (the
+  issue's measure: "written with the canonical spelling"; an alias said, "Toby Smith", written
+  as the agenda's "Tobin Smith"). The strict figure (only the spelling said) is printed too;
 - corrections (the transcribe stage's ``corrections`` on each segment): ``good`` when the new
   form is in the matched reference and the old one is not; ``bad`` when the old form was in
   the reference (a right word made wrong) or the new one is not there while the old one is;
@@ -79,16 +81,22 @@ def main() -> None:
     truth = json.loads(args.truth.read_text(encoding="utf-8"))
     utterances = [u for u in truth["utterances"] if u.get("track", "floor") == "floor"]
     segments = [s for s in transcript["segments"] if s.get("track", "floor") == "floor"]
-    total = right = 0
+    total = right = strict = 0
+    canonical = {p.id: [fold(n) for n in (p.name.en, p.name.ja) if n] for p in config.event.people}
     misses = []
     corrections = {"good": 0, "bad": 0, "unclear": 0}
     for m in match(segments, utterances):
         hypothesis = fold("".join(s["text"] for s in m.segments))
         for pid, key in mentions(m.utterance["text"], forms):
             total += 1
+            same_script = [c for c in canonical[pid] if c.isascii() == key.isascii() and len(c) >= len(key)]
             if key in hypothesis:
                 right += 1
+                strict += 1
                 hypothesis = hypothesis.replace(key, "\0", 1)
+            elif any(c in hypothesis for c in same_script):
+                right += 1
+                hypothesis = hypothesis.replace(next(c for c in same_script if c in hypothesis), "\0", 1)
             else:
                 misses.append((m.utterance["id"], key, "".join(s["text"] for s in m.segments)[:90]))
         reference = fold(m.utterance["text"])
@@ -110,11 +118,12 @@ def main() -> None:
         for miss in misses:
             print("missed", *miss)
     accuracy = right / total if total else float("nan")
-    print(f"name accuracy: {right}/{total} = {accuracy:.1%}")
+    print(f"name accuracy: {right}/{total} = {accuracy:.1%} (only the spelling said: {strict}/{total} = "
+          f"{strict / max(total, 1):.1%})")
     print(f"corrections: {sum(corrections.values())} (good {corrections['good']}, bad {corrections['bad']}, "
           f"unclear {corrections['unclear']})")
     if args.json:
-        args.json.write_text(json.dumps({"name_accuracy": accuracy, "mentions": total, "right": right,
+        args.json.write_text(json.dumps({"name_accuracy": accuracy, "mentions": total, "right": right, "strict": strict,
                                          "corrections": corrections}, indent=2) + "\n")
 
 

@@ -7,8 +7,8 @@ import soundfile
 from pipeline.asr import guards
 from pipeline.core.config import GuardSettings, TranscribeSettings
 from pipeline.asr.results import Decoded, Word
-from pipeline.asr.packing import (SpeechSegment, Window, join_neighbours, pack_by_language, settle_short_fragments,
-                                  split_by_segment, window_audio)
+from pipeline.asr.packing import (SpeechSegment, Window, join_neighbours, one_language, pack_by_language,
+                                  settle_short_fragments, split_by_segment, window_audio)
 from pipeline.asr.transcribe import plan_chunks, transcribe_chunk
 
 GUARDS = GuardSettings()
@@ -182,3 +182,37 @@ def test_a_prompt_name_written_at_very_low_probability_is_flagged():
     said = Decoded(0.0, 1.5, "柴野でございます", [Word(0.0, 0.6, "柴野", 0.36), Word(0.6, 1.5, "でございます", 0.9)])
     assert guards.FLAG_UNSURE_PROMPT_WORD not in guards.flags(said, "ja", GUARDS, prompt)
     assert guards.FLAG_UNSURE_PROMPT_WORD not in guards.flags(invented, "ja", GUARDS, None)
+
+
+class WholeStretchEngine(FakeEngine):
+    """A fake engine that can also decode a one-language stretch whole, as plain faster-whisper."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.stretches = []
+
+    def decode_speech(self, samples, language, prompt):
+        self.stretches.append(len(samples) / 16000)
+        duration = len(samples) / 16000
+        words = [Word(1.0, 1.5, " こんにちは", 0.9), Word(4.0, 4.5, " さようなら", 0.9)]
+        return [Decoded(1.0, duration - 0.1, "こんにちはさようなら", words)]
+
+
+def test_a_chunk_all_in_one_language_is_decoded_whole_as_plain_whisper_would(tmp_path):
+    wav_audio = np.concatenate([np.zeros(8000), np.full(16000 * 2, 0.2), np.zeros(16000 * 2),
+                                np.full(16000 * 2, 0.2), np.zeros(8000)]).astype(np.float32)
+    engine = WholeStretchEngine()
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, wav_audio, 16000)
+    chunk = [{"start_s": 0.5, "end_s": 2.5}, {"start_s": 4.5, "end_s": 6.5}]
+    result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], TranscribeSettings(), duration_s=7.0,
+                              limits=(0.2, 7.0))
+    # All the audio between the limits went to the engine once; the text is cut back at the pause.
+    assert engine.stretches == [6.8] and engine.decodes == []
+    assert result["counters"]["one_language_chunks"] == 1
+    assert [(s["text"], s["start_s"]) for s in result["segments"]] == [("こんにちは", 1.2), ("さようなら", 4.2)]
+    # Short fragments that agree count as a whole; one long unsure or other-language segment does not.
+    short = [SpeechSegment(0, 1.5, "ja", 0.99), SpeechSegment(2, 3.3, "ja", 0.75), SpeechSegment(4, 5.5, "ja", 0.97)]
+    assert one_language(short, 0.9, 2.0) == "ja"
+    assert one_language([*short, SpeechSegment(6, 9, "ja", 0.8)], 0.9, 2.0) is None
+    assert one_language([*short, SpeechSegment(6, 9, "en", 0.99)], 0.9, 2.0) is None

@@ -154,3 +154,32 @@ def test_japanese_readings_off_by_a_long_vowel_or_first_kana_need_a_name_cue(cor
 def test_an_unknown_kanji_pair_one_character_off_a_name_is_corrected_only_before_a_cue(corrector):
     assert corrector.correct(_segment("内閣官房の移田でございます", "ja"))["text"] == "内閣官房の飯田でございます"
     assert corrector.correct(_segment("移田の件", "ja"))["corrections"] == []
+
+
+def test_a_known_word_one_kanji_off_a_name_moves_only_to_someone_scheduled_here_with_evidence():
+    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
+        "id": "shiroyama", "name": EVENT.people[0].name.model_copy(update={"en": "Hideaki Shiroyama", "ja": "城山英明"}),
+        "aliases": ["城山", "Shiroyama"]})]})
+    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    here = {"shiroyama", "shibano"}
+    # An honorific after it (恋山 is a dictionary word, one kanji off 城山).
+    segment = corrector.correct(_segment("恋山先生、ありがとうございました", "ja"), here)
+    assert segment["text"] == "城山先生、ありがとうございました"
+    assert "honorific" in segment["corrections"][0]["evidence"]
+    # Read character by character, 白山 is シロヤマ: a self-introduction is enough.
+    assert corrector.correct(_segment("白山です。", "ja"), here)["text"] == "城山です。"
+    # Not scheduled around here, or no evidence beyond the cue: left alone.
+    assert corrector.correct(_segment("恋山先生、ありがとうございました", "ja"), {"shibano"})["corrections"] == []
+    assert corrector.correct(_segment("恋山です。", "ja"), here)["corrections"] == []
+    assert corrector.correct(_segment("白山の雪", "ja"), here)["corrections"] == []
+
+
+def test_a_right_family_name_is_completed_into_the_full_name_only_on_an_exact_reading():
+    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
+        "id": "sahashi", "name": EVENT.people[0].name.model_copy(update={"en": "Ryo Sahashi", "ja": "佐橋亮"}),
+        "aliases": ["佐橋", "Sahashi"]})]})
+    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    segment = corrector.correct(_segment("東京大学の佐橋領准教授より", "ja"))
+    assert segment["text"] == "東京大学の佐橋亮准教授より" and segment["corrections"][0]["from"] == "佐橋領"
+    # A right form is not swallowed by a near (not exact) reading around it.
+    assert corrector.correct(_segment("大使館のトム・ハインズ様", "ja"))["text"] == "大使館のトム・ハインズ様"

@@ -25,13 +25,14 @@ An editor undoes one by putting ``from`` back.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
 from ..core.config import TranscribeSettings
+from .kana import (folded as _folded, is_kana as _is_kana, japanese_reading, japanese_tokens,
+                   katakana as _katakana, large as _large, one_kanji_off as _one_kanji_off,
+                   reading_by_character)
 from .vocabulary import Entry, Vocabulary, is_japanese, letters
 
 MAX_RUN_WORDS_EN = 3
@@ -42,6 +43,8 @@ JA_CONTENT_POS = {"名詞", "接頭辞", "接尾辞"}
 # made of nouns (あるが in であるが) is only read as a name when one of these (or the reading of
 # a title from the agenda) follows it.
 JA_NAME_CUES = ("サン", "サマ", "センセイ", "シ", "クン", "デス", "デゴザイ", "トモウシ", "ト申")
+# Honorifics and titles said right after a name (not です, which follows any word).
+JA_HONORIFICS = ("サン", "サマ", "センセイ", "クン", "キョウジュ", "ジュンキョウジュ", "ハカセ")
 _TRAILING = re.compile(r"[\s.,!?;:、。！？」』）)\"'”’]+$")
 _LEADING = re.compile(r"^[\s\"'“‘「『（(]+")
 
@@ -54,16 +57,6 @@ class Form:
     target: str  # the canonical spelling a near-miss is replaced with
     entry: Entry
     key: str  # letters (English) or katakana reading (Japanese)
-
-
-def _katakana(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch for ch in text)
-    return re.sub(r"[\s・･]", "", text)
-
-
-def _is_kana(text: str) -> bool:
-    return bool(text) and all("\u3040" <= ch <= "\u30ff" or ch in "・ー" for ch in text)
 
 
 class Corrector:
@@ -134,12 +127,14 @@ class Corrector:
         return self._cues
 
     # -- correction -----------------------------------------------------------------------
-    def correct(self, segment: dict) -> dict:
+    def correct(self, segment: dict, in_play: set[str] | None = None) -> dict:
+        """Correct one segment in place. ``in_play``: ids of the people scheduled around it
+        (None: not known), the only ones a known word may be moved to."""
         segment.setdefault("corrections", [])
         if not segment.get("words"):
             return segment
         if segment["language"] == "ja":
-            changes = self._japanese_changes(segment)
+            changes = self._japanese_changes(segment, in_play or set())
         else:
             changes = self._english_changes(segment)
         for change in sorted(changes, key=lambda c: -c[0]):  # right to left keeps indices valid
@@ -175,40 +170,42 @@ class Corrector:
                     candidates.append((distance, -len(form.key), i, i + n, form))
         return self._choose(candidates, blocked, "en")
 
-    def _japanese_changes(self, segment: dict) -> list[tuple]:
+    def _japanese_changes(self, segment: dict, in_play: set[str]) -> list[tuple]:
         forms = [f for f in self.japanese_forms() if len(f.key) >= 2]
         if not forms:
             return []
         text = "".join(w["text"] for w in segment["words"])
         tokens = japanese_tokens(text)
         candidates = []
-        blocked = set()
+        rights = []  # (start, end) of runs that already are a right form
         for n in range(1, MAX_RUN_TOKENS_JA + 1):
             for i in range(0, len(tokens) - n + 1):
                 run = tokens[i:i + n]
                 surface = text[run[0][0]:run[-1][1]]
                 reading = "".join(r for *_, r in run)
                 if _katakana(surface) in self.right:
-                    blocked.update(range(run[0][0], run[-1][1]))
+                    rights.append((run[0][0], run[-1][1]))
                     continue
                 following = "".join(r for *_, r in tokens[i + n:i + n + 3])
                 cued = following.startswith(self.name_cues())
+                honoured = following.startswith(self.honorifics())
                 if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run) and not (_is_kana(surface) and cued):
                     continue
                 for form in forms:
                     if _katakana(surface) == _katakana(form.target):
                         continue
-                    match = self._reading_match(reading, form.key, cued)
-                    if (match is None and cued and form.entry.kind == "person" and reading == surface
-                            and _one_kanji_off(surface, form.text)):
-                        # 移田でございます for 飯田: a kanji pair the dictionary does not know (no
-                        # reading), one character off an agenda name, a name cue after it. A
-                        # known word (上野, 白山) is never moved: it may be someone else.
-                        match = 0.2
+                    match, why = self._reading_match(reading, form.key, cued), None
+                    if match is None and cued and form.entry.kind == "person" and _one_kanji_off(surface, form.text):
+                        match, why = _kanji_near_miss(surface, reading, form, honoured, in_play)
                     if match is not None:
-                        candidates.append((match, -len(form.key), run[0][0], run[-1][1], form))
+                        candidates.append((match, -len(form.key), run[0][0], run[-1][1], form, why))
         candidates += self._kana_prefix_candidates(text, forms)
-        return self._choose(candidates, blocked, "ja", text)
+        candidates = [c for c in candidates if _keeps_right_forms(c, rights, text)]
+        return self._choose(candidates, set(), "ja", text)
+
+    def honorifics(self) -> tuple[str, ...]:
+        """Readings that follow a name as a courtesy: honorifics and the agenda's titles."""
+        return tuple(sorted(set(JA_HONORIFICS) | (set(self.name_cues()) - set(JA_NAME_CUES))))
 
     def _kana_prefix_candidates(self, text: str, forms: list[Form]) -> list[tuple]:
         """A name at the start of a kana run that the tokenizer read as something else
@@ -256,16 +253,16 @@ class Corrector:
         """Best non-overlapping candidates (smallest distance, longest form first)."""
         taken = set(blocked)
         chosen = []
-        for distance, _, start, end, form in sorted(candidates, key=lambda c: c[:2]):
+        for distance, _, start, end, form, *why in sorted(candidates, key=lambda c: c[:2]):
             span = set(range(start, end))
             if span & taken:
                 continue
             taken |= span
-            chosen.append((start, end, form, distance, language, text))
+            chosen.append((start, end, form, distance, language, text, why[0] if why else None))
         return chosen
 
     def _apply(self, segment: dict, start: int, end: int, form: Form, distance: float, language: str,
-               text: str) -> None:
+               text: str, why: str | None = None) -> None:
         words = segment["words"]
         if language == "en":
             first, last = words[start], words[end - 1]
@@ -302,49 +299,41 @@ class Corrector:
         segment["corrections"].append({
             "from": from_text, "to": form.target, "kind": form.entry.kind, "key": form.entry.key,
             "distance": round(distance, 3),
-            "evidence": f"{how} {form.key!r} {'equal' if distance == 0 else f'{distance:.2f} from'} "
-                        f"{source} form {form.text!r}",
+            "evidence": why or f"{how} {form.key!r} {'equal' if distance == 0 else f'{distance:.2f} from'} "
+                               f"{source} form {form.text!r}",
             "start_s": first["start_s"], "end_s": last["end_s"],
         })
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    from sudachipy import Dictionary
+def _kanji_near_miss(surface: str, reading: str, form: Form, honoured: bool,
+                     in_play: set[str]) -> tuple[float | None, str | None]:
+    """A kanji word one character off an agenda name (``form``), a name cue after it.
 
-    return Dictionary(dict="core").create()
-
-
-def _kanji_only(text: str) -> bool:
-    return bool(text) and all("\u3400" <= ch <= "\u9fff" or ch == "々" for ch in text)
-
-
-def _one_kanji_off(surface: str, form: str) -> bool:
-    """Two kanji names of the same length (two or more) that differ in exactly one character."""
-    return (len(surface) == len(form) >= 2 and _kanji_only(surface) and _kanji_only(form)
-            and sum(a != b for a, b in zip(surface, form)) == 1)
-
-
-_SMALL = str.maketrans("ァィゥェォャュョヮ", "アイウエオヤユヨワ")
-
-
-def _large(reading: str) -> str:
-    return reading.translate(_SMALL)
+    移田でございます for 飯田: a pair the dictionary does not know (no reading of its own).
+    A word the dictionary knows may be a real name of someone else (上野), so it is moved only
+    to a person scheduled around this stretch (``in_play``), and only with more evidence: an
+    honorific or title right after it (恋山先生 for 城山), or its characters read one by one
+    giving the name's reading (白山です: シロ+ヤマ is 城山's シロヤマ).
+    """
+    off = f"one kanji off agenda name {form.text!r}, a name cue after it"
+    if reading == surface:
+        return 0.2, f"{off}; not a dictionary word"
+    if form.entry.key not in in_play:
+        return None, None
+    if reading_by_character(surface) == form.key:
+        return 0.15, f"{off}; read character by character it is {form.key!r}; scheduled around here"
+    return (0.2, f"{off}; an honorific or title after it; scheduled around here") if honoured else (None, None)
 
 
-def _folded(reading: str) -> str:
-    """A katakana reading with long vowels and doubled kana folded (イーダー, イイダ -> イダ)."""
-    reading = reading.replace("ー", "").replace("ッ", "")
-    return re.sub(r"(.)\1+", r"\1", reading)
-
-
-def japanese_tokens(text: str) -> list[tuple[int, int, str, str]]:
-    """(start, end, part of speech, katakana reading) of each token (Sudachi, split mode C)."""
-    from sudachipy import SplitMode
-
-    return [(m.begin(), m.end(), m.part_of_speech()[0], _katakana(m.reading_form() or m.surface()))
-            for m in _tokenizer().tokenize(text, SplitMode.C)]
-
-
-def japanese_reading(text: str) -> str:
-    return "".join(reading for *_, reading in japanese_tokens(text))
+def _keeps_right_forms(candidate: tuple, rights: list[tuple[int, int]], text: str) -> bool:
+    """A change may not touch a run that is already right, except to complete it into a longer
+    form that keeps it (佐橋 + 領 read サハシリョウ becomes the full name 佐橋亮)."""
+    distance, _, start, end, form, *_ = candidate
+    for right_start, right_end in rights:
+        if right_end <= start or right_start >= end:
+            continue
+        inside = start <= right_start and right_end <= end and (start, end) != (right_start, right_end)
+        inside = inside and distance == 0  # an exact reading of the longer form, nothing less
+        if not (inside and text[right_start:right_end] in form.target):
+            return False
+    return True

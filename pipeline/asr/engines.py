@@ -40,6 +40,8 @@ class Engine(Protocol):
 
     def decode_batch(self, batch: list[np.ndarray], language: str, prompt: str | None) -> list[list[Decoded]]: ...
 
+    def decode_speech(self, samples: np.ndarray, language: str, prompt: str | None) -> list[Decoded]: ...
+
 
 def _restricted(probabilities: dict[str, float], languages: list[str]) -> dict[str, float]:
     """Renormalise Whisper's language probabilities over the event's languages only."""
@@ -105,7 +107,13 @@ class FasterWhisperEngine:
         results = self.model.model.detect_language(encoded)[0]
         return _restricted({token[2:-2]: prob for token, prob in results}, languages)
 
-    def decode(self, samples, language, prompt):
+    def decode_speech(self, samples, language, prompt):
+        """A stretch of one-language speech decoded as plain faster-whisper decodes a file: its
+        own VAD (default options: pauses under 2 s kept, 400 ms around speech), the speech laid
+        end to end, 30-s windows, each conditioned on the text before it."""
+        return self.decode(samples, language, prompt, plain=True)
+
+    def decode(self, samples, language, prompt, plain=False):
         # The temperature fallback samples: a fixed seed makes re-runs give the same text.
         ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _ = self.model.transcribe(
@@ -113,13 +121,13 @@ class FasterWhisperEngine:
             language=language,
             beam_size=self.settings.beam_size,
             word_timestamps=True,
-            condition_on_previous_text=False,
+            condition_on_previous_text=plain,
             # Our own guards decide about silence, so they can count what they drop.
             no_speech_threshold=None,
             compression_ratio_threshold=self.settings.guards.max_compression_ratio,
             log_prob_threshold=self.settings.guards.min_avg_logprob,
             initial_prompt=prompt,
-            vad_filter=False,
+            vad_filter=plain,
         )
         return [
             Decoded(
@@ -142,6 +150,20 @@ class FasterWhisperEngine:
         temperature 0 only, so a window whose reading looks degenerate is decoded again with
         ``decode``, which has the usual temperature fallback.
         """
+        results = []
+        for samples, decoded in zip(batch, self._forward(batch, language, prompt)):
+            if any(self._needs_fallback(d) for d in decoded):
+                decoded = self.decode(samples, language, prompt)
+            results.append(decoded)
+        return results
+
+    def decode_once(self, samples, language, prompt):
+        """One reading at temperature 0, without the fallback: enough to compare a segment's
+        reading in another language (a degenerate one loses the comparison anyway). The
+        fallback's six temperatures took 11 s per retry, a fifth of the demo symposium's time."""
+        return self._forward([samples], language, prompt)[0]
+
+    def _forward(self, batch, language, prompt):
         from faster_whisper import BatchedInferencePipeline
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -151,13 +173,7 @@ class FasterWhisperEngine:
         metadata = [{"offset": 0.0, "duration": len(samples) / SAMPLE_RATE, "segments": []} for samples in batch]
         outputs = BatchedInferencePipeline(self.model).forward(
             features, tokenizer, metadata, self._batch_options(tokenizer, prompt))
-        results = []
-        for samples, output in zip(batch, outputs):
-            decoded = [_from_batched(segment) for segment in output]
-            if any(self._needs_fallback(d) for d in decoded):
-                decoded = self.decode(samples, language, prompt)
-            results.append(decoded)
-        return results
+        return [[_from_batched(segment) for segment in output] for output in outputs]
 
     def _needs_fallback(self, decoded: Decoded) -> bool:
         guards = self.settings.guards
@@ -261,6 +277,9 @@ class OpenAIWhisperEngine:
             )
             for s in result["segments"]
         ]
+
+    def decode_speech(self, samples, language, prompt):
+        return self.decode(samples, language, prompt)  # openai-whisper has no VAD of its own
 
     def decode_batch(self, batch, language, prompt):
         # openai-whisper has no batched decoding; it is the reference engine, not the fast one.

@@ -214,3 +214,19 @@ def split_at_pauses(decoded: list[Decoded], pauses: list[float]) -> list[Decoded
             result.append(Decoded(words[0].start_s, words[-1].end_s, text, words, piece.avg_logprob,
                                   piece.no_speech_prob, piece.compression_ratio))
     return result
+
+
+def one_language(segments: list[SpeechSegment], sure: float, min_language_s: float) -> str | None:
+    """The language of a run of speech when all of it is in one: every segment says that
+    language, those long enough to tell with at least ``sure`` probability, and the run as a
+    whole too (probabilities weighted by duration: four short fragments that agree are as good
+    as one long one). None when the run mixes languages or a decision is unsure."""
+    languages = {s.language for s in segments}
+    if len(languages) != 1:
+        return None
+    if any(s.language_probability < sure for s in segments if s.duration_s >= min_language_s):
+        return None
+    total_s = sum(s.duration_s for s in segments)
+    if total_s <= 0 or sum(s.language_probability * s.duration_s for s in segments) / total_s < sure:
+        return None
+    return languages.pop()

@@ -97,6 +97,11 @@ class Vocabulary:
         low, high = max(min(hit) - 1, 0), min(max(hit) + 1, len(ordered) - 1)
         return [ordered[i][0] for i in range(low, high + 1)]
 
+    def people_around(self, start_fraction: float, end_fraction: float) -> set[str]:
+        """Ids of the people scheduled in the sessions around a stretch (see ``sessions_around``)."""
+        around = set(self.sessions_around(start_fraction, end_fraction))
+        return {pid for sid, _, _, persons in self.schedule if sid in around for pid in persons}
+
     def ranked(self, language: str, start_fraction: float = 0.0, end_fraction: float = 1.0) -> list[str]:
         """Forms for a prompt in ``language``, most likely first, without repeats."""
         around = self.sessions_around(start_fraction, end_fraction)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
+import itertools
 import soundfile
 
 from ..core.config import Config, Track
@@ -148,8 +149,20 @@ def _expected_duration(probed: ProbeResult, track: Track) -> float | None:
 
 
 def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
-    """Decode one track to a 16 kHz mono WAV at ``target`` (atomically); return its duration."""
+    """Decode one track to a 16 kHz mono WAV at ``target`` (atomically); return its duration.
+
+    A whole stream is decoded with PyAV's resampler, the one faster-whisper decodes a file with:
+    the ffmpeg program's resampler (another libswresample version) differs by a sample value or
+    two, enough to change Whisper's reading of a word (ReazonSpeech test_en_2: "inference" or
+    "in front"), so our transcript and plain faster-whisper's would differ for no reason. One
+    channel of a stream (``channel``) goes through the ffmpeg program's pan filter.
+    """
     expected_s = _expected_duration(probed, track)
+    if track.channel is None:
+        with atomic_path(target) as tmp:
+            duration_s = _decode_with_pyav(probed, track, tmp, expected_s)
+            _check_complete(probed, track, duration_s, expected_s)
+        return duration_s
     stream = ffmpeg.input(str(probed.path.absolute()))[f"a:{track.stream}"]
     # Passed as a raw -af option: ffmpeg-python's filter() would escape the '=' inside pan's spec.
     channel_filter = {"af": f"pan=mono|c0=c{track.channel}"} if track.channel is not None else {}
@@ -175,6 +188,27 @@ def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
         duration_s = soundfile.info(str(tmp)).duration
         _check_complete(probed, track, duration_s, expected_s)
     return duration_s
+
+
+def _decode_with_pyav(probed: ProbeResult, track: Track, tmp: Path, expected_s: float | None) -> float:
+    import av
+
+    written = 0
+    try:
+        with av.open(str(probed.path.absolute())) as container, \
+                soundfile.SoundFile(str(tmp), "w", SAMPLE_RATE, 1, "PCM_16", format="WAV") as out, \
+                progress(expected_s or 0, f"decode {track.name}") as tracker:
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            # Frame by frame (a 3-hour file never sits in memory); None flushes the resampler.
+            for frame in itertools.chain(container.decode(container.streams.audio[track.stream]), [None]):
+                for piece in resampler.resample(frame):
+                    samples = piece.to_ndarray().reshape(-1)
+                    out.write(samples)
+                    written += len(samples)
+                tracker.set(min(written / SAMPLE_RATE, tracker.total or float("inf")))
+    except (av.FFmpegError, IndexError) as e:
+        raise PipelineError(f"recording {probed.path}: decoding audio stream {track.stream} failed ({e})") from e
+    return written / SAMPLE_RATE
 
 
 OGG_TAIL_BYTES = 65536  # an Ogg page is at most ~64 KB, so the last page header lies in this tail
