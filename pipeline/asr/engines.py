@@ -158,10 +158,12 @@ class FasterWhisperEngine:
         return results
 
     def decode_once(self, samples, language, prompt):
-        """One reading at temperature 0, without the fallback: enough to compare a segment's
-        reading in another language (a degenerate one loses the comparison anyway). The
-        fallback's six temperatures took 11 s per retry, a fifth of the demo symposium's time."""
-        return self._forward([samples], language, prompt)[0]
+        """One reading at temperature 0, without the fallback, to compare a segment's reading in
+        another language: a reading that would need the fallback (compression or log
+        probability past the guards) counts as none, so it loses the comparison. The fallback's
+        six temperatures took 11 s per retry, a fifth of the demo symposium's time."""
+        decoded = self._forward([samples], language, prompt)[0]
+        return [] if any(self._needs_fallback(d) for d in decoded) else decoded
 
     def _forward(self, batch, language, prompt):
         from faster_whisper import BatchedInferencePipeline
