@@ -94,6 +94,10 @@ def chunk_prompts(vocabulary: Vocabulary | None, engine: Engine, chunk: list[dic
     return Prompts(by_language)
 
 
+# Audio read around a one-language chunk's speech for the engine's own VAD (``decode_one_language``).
+STRETCH_ROOM_S = 30.0
+
+
 def decode_one_language(engine: Engine, wav: Path, chunk: list[dict], language: str, prompt: str | None,
                         limits: tuple[float, float]) -> list[Decoded]:
     """A chunk all in one language, decoded as plain faster-whisper decodes a file.
@@ -101,10 +105,12 @@ def decode_one_language(engine: Engine, wav: Path, chunk: list[dict], language: 
     Packing each pause-bounded segment with inserted silence, and choosing a language per
     segment, cost accuracy on one-language speech (ReazonSpeech test_ja_1: 0.35 CER against
     plain's 0.25; Whisper's reading of a short clip changes with 0.1 s more or less audio before
-    it). Here the engine gets all the audio between the neighbouring chunks' speech (``limits``)
-    and its own VAD decides what it hears, as it would on the whole file.
+    it). Here the engine gets the audio between the neighbouring chunks' speech (``limits``), at
+    most ``STRETCH_ROOM_S`` beyond the chunk's own (a long break is not read into memory), and
+    its own VAD decides what it hears, as it would on the whole file.
     """
-    start_s, end_s = limits
+    start_s = max(limits[0], chunk[0]["start_s"] - STRETCH_ROOM_S)
+    end_s = min(limits[1], chunk[-1]["end_s"] + STRETCH_ROOM_S)
     decoded = engine.decode_speech(read_block(wav, start_s, end_s - start_s), language, prompt)
     return [shifted(d, start_s) for d in decoded]
 
