@@ -56,7 +56,7 @@ def test_checks_catch_wrong_script_copy_and_missing_names(setup):
     config = load_config(setup[0])
     glossary = Glossary.from_event(config.event)
     text = "Thank you. My name is Gonzalo Suarez."
-    unit = translate.Unit({"id": "s", "text": text}, "en", "ja", glossary.find(text, "en"))
+    unit = translate.Unit([{"id": "s", "text": text}], "en", "ja", glossary.find(text, "en"))
     good = translate.check(unit, "ありがとうございます。ゴンザロ・スアレスと申します。", config.translate)
     assert all(good.values())
     assert not translate.check(unit, text, config.translate)["target_script"]
@@ -291,9 +291,53 @@ def test_regression_next_line_in_the_target_language_copied_into_the_answer(setu
     appended it to its English rendering of the Japanese line before. Such an answer fails."""
     config = load_config(setup[0])
     text = "皆様、おはようございます。ただいまより開催いたします。"
-    unit = translate.Unit({"id": "s", "text": text}, "ja", "en", [])
+    unit = translate.Unit([{"id": "s", "text": text}], "ja", "en", [])
     following = "Thank you, Mr. Shibano, and good morning. The alliance is stronger than ever."
     copied = "Good morning, everyone. Thank you, Mr. Shibano, and good morning. The alliance is stronger than ever."
     assert translate.check(unit, copied, config.translate, [following])["not_context_copy"] is False
     assert translate.check(unit, "Good morning, everyone. We now open.", config.translate, [following])["not_context_copy"]
     assert config.translate.context_after_lines == 0
+
+
+def test_segments_cut_mid_sentence_are_translated_as_one_sentence(setup, monkeypatch):
+    config_path, out = setup
+    # The recogniser cut one Japanese sentence at a pause: "時間となりましたので、" / "開会いたします。"
+    write_aligned(out, [("ja", "時間となりましたので、"), ("ja", "ただいまより開会いたします。"), ("ja", "以上です。"),
+                        ("en", "Thank you."), ("en", "Export controls are")])
+    fake = FakeLLM()
+    result = run_translate(config_path, out, fake, monkeypatch)["segments"]
+    assert "時間となりましたので、ただいまより開会いたします。" in fake.lines_seen
+    assert "以上です。" in fake.lines_seen  # a finished sentence is not joined to the next
+    first, second = result["seg-00000"]["en"], result["seg-00001"]["en"]
+    assert first["sentence"] == second["sentence"] == ["seg-00000", "seg-00001"]
+    assert first["text"] and second["text"]
+    assert f"{first['text']} {second['text']}" == first["sentence_text"]
+    assert "sentence" not in result["seg-00002"]["en"]
+
+
+def test_sentences_stop_at_a_speaker_change_a_long_gap_and_the_size_limit():
+    from pipeline.core.config.translate import TranslateSettings
+
+    def seg(i, text, speaker="a", start=None):
+        start = i * 2.0 if start is None else start
+        return {"id": str(i), "text": text, "language": "en", "speaker": speaker, "session": "s",
+                "start_s": start, "end_s": start + 1.5}
+
+    settings = TranslateSettings(max_unit_chars=40, max_join_gap_s=1.0)
+    groups = translate.sentences([seg(0, "so the first"), seg(1, "part is here."), seg(2, "and then", "b"),
+                                  seg(3, "much later", "b", start=30.0), seg(4, "x" * 35, "b", start=31.6)],
+                                 settings)
+    assert [[s["id"] for s in g] for g in groups] == [["0", "1"], ["2"], ["3"], ["4"]]
+    assert translate.sentences([seg(0, "so the first"), seg(1, "part.")],
+                               TranslateSettings(sentence_units=False)) == [[seg(0, "so the first")], [seg(1, "part.")]]
+
+
+def test_share_out_keeps_every_word_and_follows_source_lengths():
+    pieces = translate.share_out("one two three four five six seven eight", [10, 30], "en")
+    assert " ".join(pieces) == "one two three four five six seven eight"
+    assert pieces == ["one two", "three four five six seven eight"]
+    japanese = translate.share_out("時間となりましたので、ただいまより開会いたします。", [10, 14], "ja")
+    assert "".join(japanese) == "時間となりましたので、ただいまより開会いたします。"
+    assert japanese[0] == "時間となりましたので、"  # cut after the comma near the proportional point
+    tiny = translate.share_out("Research and development is open by nature", [1, 60, 1], "en")
+    assert all(tiny) and " ".join(tiny) == "Research and development is open by nature"

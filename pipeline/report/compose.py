@@ -63,6 +63,9 @@ def short_name(card: dict, person: Person, language: str) -> str:
     return " ".join(x for x in (honorific, surname) if x)
 
 
+QUOTE_CANDIDATES = 4
+
+
 def quote_of(sentences: list[Sentence], settings: ReportSettings) -> Sentence | None:
     """A short verbatim quote: the first sentence (already ranked) that fits, else its best clause."""
     for sentence in sentences:
@@ -142,8 +145,8 @@ class Composer:
             part["lead"] = {"cites": [first], "origin": "agenda", "en": verb[0], "ja": verb[1]}
             if role == "moderator" or not first_session:
                 return part  # hand-overs and questions carry no points of their own (questions: see Q&A)
-        ranked = central(self.source.sentences([s["id"] for s in own]), self.embedder,
-                         self.settings.max_points_per_speaker + 2)
+        said = self.source.sentences([s["id"] for s in own])
+        ranked = central(said, self.embedder, max(self.settings.context_sentences, self.settings.max_points_per_speaker))
         if role in HOST_ROLES:
             # The host's words are the running of the event: quoted as said, never summarised.
             for language in self.languages:
@@ -164,7 +167,8 @@ class Composer:
             claims = drafted.get(language) or self._rendered(ranked[:limit], language)
             part["points"][language] = [c.as_dict() for c in claims]
         extractive = all(c["origin"] == "extractive" for cs in part["points"].values() for c in cs)
-        quote = None if extractive else quote_of(ranked, self.settings)
+        # The quote comes from the few most central sentences, not from the whole context.
+        quote = None if extractive else quote_of(central(said, self.embedder, QUOTE_CANDIDATES), self.settings)
         if quote is not None:
             part["quote"] = self.quote(quote)
         return part

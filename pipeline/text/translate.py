@@ -41,7 +41,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 4  # bump when prompts change: cached translations are then not reused
+PROMPT_VERSION = 5  # bump when prompts change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -53,18 +53,88 @@ _LATIN = re.compile(r"[A-Za-z]")
 _NUMBERED = re.compile(r"^\s*(?:\[(\d+)\]|(\d+)[.):．）])\s*(.*)$")
 
 
+_SENTENCE_END = re.compile(r"[。．.!?！？」』)]\s*$")
+
+
 @dataclass
 class Unit:
-    """One segment to be translated into one target language."""
+    """One sentence (one segment, or consecutive segments of one speaker that end mid-sentence)
+    to be translated into one target language."""
 
-    segment: dict
+    segments: list[dict]
     source: str
     target: str
     hits: list[Hit] = field(default_factory=list)
 
     @property
+    def segment(self) -> dict:
+        """The first segment: its speaker, session and id stand for the sentence."""
+        return self.segments[0]
+
+    @property
     def id(self) -> str:
         return self.segment["id"]
+
+    @property
+    def text(self) -> str:
+        return join_texts([s["text"] for s in self.segments], self.source)
+
+
+def join_texts(texts: list[str], language: str) -> str:
+    glue = "" if language in ("ja", "zh") else " "
+    return glue.join(t.strip() for t in texts if t.strip())
+
+
+def sentences(segments: list[dict], settings: TranslateSettings) -> list[list[dict]]:
+    """Consecutive segments grouped into sentences: a segment that ends mid-sentence is joined
+    with the next one of the same speaker, language, track and session (see ``sentence_units``).
+    A segment with an editor's translation stands alone: the editor translated that segment."""
+    groups: list[list[dict]] = []
+    for segment in segments:
+        last = groups[-1] if groups else None
+        if (last and settings.sentence_units and _joinable(last, segment, settings)):
+            last.append(segment)
+        else:
+            groups.append([segment])
+    return groups
+
+
+def _joinable(group: list[dict], segment: dict, settings: TranslateSettings) -> bool:
+    previous = group[-1]
+    same = all(previous.get(k) == segment.get(k) for k in ("speaker", "language", "session")) and \
+        previous.get("track", "floor") == segment.get("track", "floor")
+    edited = any((s.get("review") or {}).get("translation") for s in (previous, segment))
+    size = sum(len(s["text"].strip()) for s in group) + len(segment["text"].strip())
+    return (same and not edited and not _SENTENCE_END.search(previous["text"].strip())
+            and segment["start_s"] - previous["end_s"] <= settings.max_join_gap_s and size <= settings.max_unit_chars)
+
+
+def share_out(text: str, weights: list[int], language: str) -> list[str]:
+    """A sentence's translation cut into consecutive pieces, one per segment, sized in proportion
+    to the segments' source lengths (cuts at word boundaries, in Japanese after 、 or 。 when one is
+    near); joined back with the target language's glue they give the whole text again."""
+    if len(weights) == 1:
+        return [text]
+    spaced = language not in ("ja", "zh")
+    tokens = text.split() if spaced else list(text)
+    total = sum(weights) or 1
+    cuts, running = [], 0
+    for weight in weights[:-1]:
+        running += weight
+        cut = round(len(tokens) * running / total)
+        if not spaced:
+            near = [i + 1 for i in range(max(0, cut - 6), min(len(tokens), cut + 6)) if tokens[i] in "、。，"]
+            cut = min(near, key=lambda i: abs(i - cut)) if near else cut
+        cuts.append(cut)
+    # Every segment gets at least one word when there are enough (no caption left empty).
+    bounds = [0]
+    for k, cut in enumerate(cuts):
+        left = len(weights) - 1 - k  # pieces still to come after this one
+        bounds.append(max(bounds[-1] + 1, min(cut, len(tokens) - left)) if len(tokens) >= len(weights)
+                      else max(bounds[-1], min(cut, len(tokens))))
+    bounds.append(len(tokens))
+    glue = " " if spaced else ""
+    return [glue.join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -76,7 +146,7 @@ def check(unit: Unit, output: str, settings: TranslateSettings, context: list[st
     that contains one of them copied context instead of translating."""
     text = output.strip()
     copied = any(len(line) >= 16 and line[:24] in text for line in (c.strip() for c in context))
-    source_text = unit.segment["text"].strip()
+    source_text = unit.text
     cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
     if unit.target == "ja":
         script = cjk > 0 and cjk >= 0.5 * latin
@@ -139,7 +209,7 @@ def build_messages(units: list[Unit], before: list[dict], after: list[dict], don
         user.append("")
     user.append(f"Translate these {len(units)} {src_name} line(s) into {tgt_name}:")
     for number, unit in enumerate(units, start=1):
-        text = unit.segment["text"].strip()
+        text = unit.text
         if settings.protect_terms == "substitute" and settings.glossary:
             text = substitute(text, unit.hits, target)
         user.append(f"{number}. {_line_label(unit.segment, target, settings)}{text}")
@@ -190,13 +260,14 @@ class Translator:
     def units(self, segments: list[dict]) -> list[Unit]:
         floor_tracks = set(self.settings.tracks)
         units = []
-        for segment in segments:
-            if segment.get("track", "floor") not in floor_tracks or not segment["text"].strip():
-                continue
+        spoken = [s for s in segments if s.get("track", "floor") in floor_tracks and s["text"].strip()]
+        for group in sentences(spoken, self.settings):
+            language = group[0]["language"]
             for target in self.config.event.languages:
-                if target != segment["language"]:
-                    hits = self.glossary.find(segment["text"], segment["language"])
-                    units.append(Unit(segment, segment["language"], target, hits))
+                if target != language:
+                    unit = Unit(group, language, target)
+                    unit.hits = self.glossary.find(unit.text, language)
+                    units.append(unit)
         return units
 
     def batches(self, units: list[Unit]) -> list[list[Unit]]:
@@ -213,7 +284,7 @@ class Translator:
     def cache_key(self, unit: Unit) -> str:
         payload = json.dumps({"engine": self.described.get("engine"), "model": self.described.get("model"),
                               "prompt": PROMPT_VERSION, "source": unit.source, "target": unit.target,
-                              "text": unit.segment["text"].strip(),
+                              "text": unit.text,
                               "glossary": sorted(h.entry.key() for h in unit.hits) if self.settings.glossary else [],
                               "protect": self.settings.protect_terms}, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
@@ -245,8 +316,8 @@ class Translator:
 
     def _ask(self, batch: list[Unit], before, after, done, extra: str = "", retry: int = 0) -> list[str | None]:
         if not self.instructable:  # a seq2seq model: plain texts in, texts out
-            texts = [substitute(u.segment["text"], u.hits, u.target) if self.settings.protect_terms == "substitute"
-                     else u.segment["text"] for u in batch]
+            texts = [substitute(u.text, u.hits, u.target) if self.settings.protect_terms == "substitute"
+                     else u.text for u in batch]
             return list(self.llm.translate(texts, batch[0].source, batch[0].target))
         messages = build_messages(batch, before, after, done, self.config, self.settings, extra)
         # A retry samples a little, so it does not repeat the failed answer word for word.
@@ -258,7 +329,7 @@ class Translator:
     def _budget(self, unit: Unit) -> int:
         """Tokens an answer line may take: enough for a faithful rendering of this source (a
         Japanese character or ~4 English letters is about one token), never a runaway."""
-        return min(self.settings.max_tokens_per_line, 24 + int(2 * len(unit.segment["text"])))
+        return min(self.settings.max_tokens_per_line * len(unit.segments), 24 + int(2 * len(unit.text)))
 
     def _record(self, unit: Unit, attempts: list[tuple[str, dict]], retries: int) -> dict:
         if attempts:
@@ -301,6 +372,16 @@ def _edited(unit: Unit) -> str | None:
     return ((unit.segment.get("review") or {}).get("translation") or {}).get(unit.target) or None
 
 
+def _pieces(unit: Unit, record: dict) -> list[dict]:
+    """The sentence's record for each of its segments: the segment's share of the translation,
+    with the whole sentence and the ids it spans (so a reader can show the sentence at once)."""
+    if len(unit.segments) == 1:
+        return [record]
+    texts = share_out(record["text"], [len(s["text"].strip()) for s in unit.segments], unit.target)
+    sentence = {"sentence": [s["id"] for s in unit.segments], "sentence_text": record["text"]}
+    return [record | {"text": text} | sentence for text in texts]
+
+
 def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path) -> tuple[dict, dict]:
     """Translations by segment id and target language, plus counters."""
     glossary = Glossary.from_event(config.event) if config.translate.glossary else Glossary([])
@@ -311,7 +392,7 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
     cache = {row["key"]: row["record"] for row in _read_jsonl(out_dir / CACHE) if "key" in row}
     cache.update({row["key"]: row["record"] for row in _read_jsonl(work_dir / CHECKPOINT) if "key" in row})
     results: dict[str, dict] = {}
-    counters = {"lines": len(units), "from_cache": 0, "translated": 0, "needs_translation": 0, "batches": 0}
+    counters = {"lines": len(units), "segments": len(segments), "from_cache": 0, "translated": 0, "needs_translation": 0, "batches": 0}
     order = {s["id"]: i for i, s in enumerate(segments)}
     context_n = config.translate.context_lines
     done: dict[str, dict[str, str]] = {}  # target -> {segment id: checked translation}
@@ -320,7 +401,7 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
         for batch in batches:
             todo = [u for u in batch if translator.cache_key(u) not in cache and not _edited(u)]
             if todo:
-                first, last = order[todo[0].id], order[todo[-1].id]
+                first, last = order[todo[0].id], order[todo[-1].segments[-1]["id"]]
                 before = segments[max(0, first - context_n):first] if context_n else []
                 after_n = config.translate.context_after_lines
                 after = segments[last + 1:last + 1 + after_n] if after_n else []
@@ -341,9 +422,10 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
                               "glossary_hits": [], "checks": {}, "status": "ok"}
                 else:
                     record = cache[translator.cache_key(unit)]
-                results.setdefault(unit.id, {})[unit.target] = record
-                if record["status"] == "ok":
-                    done.setdefault(unit.target, {})[unit.id] = record["text"]
+                for segment, piece in zip(unit.segments, _pieces(unit, record)):
+                    results.setdefault(segment["id"], {})[unit.target] = piece
+                    if record["status"] == "ok":
+                        done.setdefault(unit.target, {})[segment["id"]] = piece["text"]
             bar.update(len(batch))
     counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
     return results, counters

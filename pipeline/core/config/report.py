@@ -18,9 +18,12 @@ class ReportSettings(Strict):
     # Measured on the demo: see docs/report.md.
     japanese_from: Literal["source", "translate"] = "source"
     # Key points per speaker and per session part, at most.
-    max_points_per_speaker: int = Field(default=2, ge=1, le=8)
-    # Bounded context of one map step: the speaker's most central sentences up to this many
-    # characters (Japanese characters count double).
+    max_points_per_speaker: int = Field(default=3, ge=1, le=8)
+    # Bounded context of one map step: the speaker's most central sentences (at most this many,
+    # shown in time order) up to ``max_context_chars`` characters (Japanese characters count
+    # double). A talk makes several points: showing only the few most central sentences left the
+    # model one theme to write about (docs/report.md).
+    context_sentences: int = Field(default=8, ge=1, le=40)
     max_context_chars: int = Field(default=1400, ge=200)
     # Answers of the model that fail the checks are asked again this many times, then the
     # extractive draft takes their place.

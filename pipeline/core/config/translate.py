@@ -54,6 +54,14 @@ class TranslateSettings(Strict):
     # Off by default: the 1.5B model copied a following line that was already in the target
     # language (the next speaker's English) into its English answer.
     context_after_lines: int = Field(default=0, ge=0, le=10)
+    # The recogniser cuts speech at pauses, often mid-sentence ("Since it is time," / "we now
+    # open the symposium."). Consecutive segments of one speaker that end mid-sentence are
+    # joined into one sentence of at most ``max_unit_chars`` source characters (gaps of at most
+    # ``max_join_gap_s``) and translated as one line; the translation is shared back out over
+    # the segments in proportion to their source length (each record keeps the whole sentence).
+    sentence_units: bool = True
+    max_unit_chars: int = Field(default=240, ge=20)
+    max_join_gap_s: float = Field(default=1.5, ge=0)
     # The agenda's names, titles, affiliations and session titles plus event.glossary; only the
     # entries found in a batch go into its prompt.
     glossary: bool = True
