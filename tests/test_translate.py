@@ -121,7 +121,9 @@ def test_garbage_output_is_retried_then_marked_never_dropped(setup, monkeypatch)
     records = [t for r in result["segments"].values() for t in r.values()]
     assert len(records) == len(TEXTS)
     assert all(r["status"] == "needs_translation" for r in records)
-    assert all(r["checks"]["target_script"] is False for r in records)
+    # An echo fails the script check, or (an echo of the source with the glossary's forms
+    # written in, on the last try) the copy check.
+    assert all(r["checks"]["target_script"] is False or r["checks"]["not_source_copy"] is False for r in records)
     assert fake.calls == 3 + len(TEXTS)  # three batches, then each line retried once alone
     manifest = read_json(out / "manifest.json")
     assert manifest["stages"]["translate"]["counters"]["needs_translation"] == len(TEXTS)
@@ -341,3 +343,25 @@ def test_share_out_keeps_every_word_and_follows_source_lengths():
     assert japanese[0] == "時間となりましたので、"  # cut after the comma near the proportional point
     tiny = translate.share_out("Research and development is open by nature", [1, 60, 1], "en")
     assert all(tiny) and " ".join(tiny) == "Research and development is open by nature"
+
+
+def test_tidy_joins_spaced_initials():
+    assert translate.tidy("the U. S. Embassy and the U. K.", "en") == "the U.S. Embassy and the U.K."
+    assert translate.tidy("I. Thank you.", "en") == "I. Thank you."
+
+
+def test_the_last_retry_writes_the_glossary_forms_into_the_source(setup, monkeypatch):
+    config_path, out = setup
+
+    class Stubborn(FakeLLM):
+        """Never writes a listed term on its own: only when the source already carries it."""
+
+        def complete(self, messages, **options):
+            answer = super().complete(messages, **options)
+            return answer if "輸出管理" in self.lines_seen[-1] else answer.replace("輸出管理", "輸出制御")
+
+    write_aligned(out, [("en", "Export control matters to universities.")])
+    fake = Stubborn()
+    record = run_translate(config_path, out, fake, monkeypatch)["segments"]["seg-00000"]["ja"]
+    assert record["status"] == "ok" and "輸出管理" in record["text"] and record["attempts"] == 3
+    assert any("輸出管理 matters" in line for line in fake.lines_seen)

@@ -75,7 +75,9 @@ def stage_glossary_rendering(segments: list[dict], translations: dict, languages
             continue
         for hit in glossary.find(s["text"], s["language"]):
             total += 1
-            right += not missing_forms([hit], record.get("text", ""), target)
+            # A sentence spread over several segments is judged whole (a name may land in a
+            # neighbour's share of it).
+            right += not missing_forms([hit], record.get("sentence_text") or record.get("text", ""), target)
     return right / total if total else None
 
 
