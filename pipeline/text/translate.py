@@ -14,7 +14,8 @@ How a line travels (the way good subtitle translators work, plus checks a small 
 4. Each finished batch is appended to a checkpoint in the stage's scratch folder and to the
    output folder's cache (``cache/translations.jsonl``, keyed by engine, model, prompt version,
    direction, text and the glossary entries in it): a killed run resumes after its last batch,
-   and a re-run after an edit translates only the segments whose text changed.
+   and a re-run after an edit translates only the segments whose text changed (and the lines an
+   earlier run left as needs_translation).
 """
 
 from __future__ import annotations
@@ -404,7 +405,10 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
     # Context and order come from the translated tracks only (not the interpreter's track).
     segments = [s for s in segments if s.get("track", "floor") in config.translate.tracks]
     units = translator.units(segments)
-    cache = {row["key"]: row["record"] for row in _read_jsonl(out_dir / CACHE) if "key" in row}
+    # Lines an earlier run left as needs_translation are tried again (the code or the engine
+    # may have changed since); within one run, the checkpoint keeps whatever a batch gave.
+    cache = {row["key"]: row["record"] for row in _read_jsonl(out_dir / CACHE)
+             if "key" in row and row.get("record", {}).get("status") == "ok"}
     cache.update({row["key"]: row["record"] for row in _read_jsonl(work_dir / CHECKPOINT) if "key" in row})
     results: dict[str, dict] = {}
     counters = {"lines": len(units), "segments": len(segments), "from_cache": 0, "translated": 0, "needs_translation": 0, "batches": 0}
