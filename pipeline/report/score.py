@@ -38,6 +38,8 @@ def _quotes(report: dict):
                 for claim in claims:
                     if claim["origin"] in ("extractive", "original"):
                         yield claim["text"], claim["cites"]
+                    if claim["origin"].startswith("translation"):
+                        continue  # quotation marks in a translation render words of another language
                     for inner in quoted(claim["text"]):
                         yield inner, claim["cites"]
         for entry in section.get("qa", []):

@@ -28,7 +28,9 @@ class ReportSettings(Strict):
     # Answers of the model that fail the checks are asked again this many times, then the
     # extractive draft takes their place.
     retries: int = Field(default=1, ge=0, le=3)
-    max_tokens: int = Field(default=200, ge=32)
+    # A map step's answer cap. Three bilingual points take 170-300 tokens (the packaged model
+    # indents its JSON whatever it is asked); at 200, 11 of 21 answers were cut off mid-JSON.
+    max_tokens: int = Field(default=400, ge=32)
     # Ask the engine for schema-constrained JSON. Off by default: with llama-cpp the grammar is
     # applied over the whole 151k-token vocabulary at every step, several times slower on 2 cores
     # (docs/report.md); the answer is parsed leniently and checked either way.
