@@ -329,3 +329,15 @@ def test_a_clause_keeps_names_and_i_capitalised():
     assert clause("I'd like to talk about it.", "en") == "I'd like to talk about it"
     assert clause("研究は開かれていると述べた。", "ja") == "研究は開かれている"
     assert clause("Shiroyamaは、研究は開かれている。", "ja") == "研究は開かれている"
+
+
+def test_a_share_of_a_translated_sentence_is_not_a_rendering_of_its_segment(config):
+    lines = [("mori", "ja", "panel", "輸出管理の担当者は、"), ("mori", "ja", "panel", "一人か二人という大学が多いです。")]
+    whole = {"sentence": ["seg-00001", "seg-00002"], "sentence_text": "Many universities have one or two staff."}
+    translations = {"segments": {
+        "seg-00001": {"en": {"text": "Many universities", "source": "machine", "status": "ok"} | whole},
+        "seg-00002": {"en": {"text": "have one or two staff.", "source": "machine", "status": "ok"} | whole}}}
+    source = load_source(config, transcript(lines), translations)
+    both = source.text_rendering("輸出管理の担当者は、一人か二人という大学が多いです。", ["seg-00001", "seg-00002"], "en")
+    assert both["text"] == "Many universities have one or two staff."
+    assert source.text_rendering("輸出管理の担当者は、", ["seg-00001"], "en") is None

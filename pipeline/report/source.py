@@ -96,6 +96,10 @@ class Source:
         renderings = [self.rendering(s["id"], language) for s in segments]
         if not all(renderings):
             return None
+        # A sentence translated across several segments is shared out over them by length: a
+        # share alone is not a rendering of its segment, only the whole sentence is.
+        if any(not set(r.get("sentence", [])) <= set(segment_ids) for r in renderings):
+            return None
         sources = {r["source"] for r in renderings}
         return {"text": joiner(language).join(r["text"] for r in renderings),
                 "source": sources.pop() if len(sources) == 1 else "machine"}
@@ -176,6 +180,8 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[
             if isinstance(entry, dict) and entry.get("text") and entry.get("status", "ok") == "ok":
                 out.setdefault(segment_id, {})[language] = {"text": entry["text"],
                                                             "source": entry.get("source", "machine")}
+                if entry.get("sentence"):  # the segment holds a share of a longer sentence's translation
+                    out[segment_id][language]["sentence"] = entry["sentence"]
     # "interpretation" pairs floor segments with the interpreter's segments; which side is the key
     # is not relied on: the floor ones get the interpreter's text, in the interpreter's language.
     for key, entry in (translations.get("interpretation") or {}).items():
