@@ -341,3 +341,14 @@ def test_a_share_of_a_translated_sentence_is_not_a_rendering_of_its_segment(conf
     both = source.text_rendering("輸出管理の担当者は、一人か二人という大学が多いです。", ["seg-00001", "seg-00002"], "en")
     assert both["text"] == "Many universities have one or two staff."
     assert source.text_rendering("輸出管理の担当者は、", ["seg-00001"], "en") is None
+
+
+def test_a_moderator_framing_the_discussion_gets_points_and_questions_stay_in_the_qa(config):
+    lines = list(LINES)
+    lines.insert(4, ("kato", "ja", "panel", "最初の論点は、大学の担当者の不足です。"))
+    report, _ = run(config, FakeLLM(), lines=lines)
+    moderator = next(p for p in report["sections"][2]["parts"] if p["person"]["id"] == "kato")
+    said = [c["text"] for claims in moderator["points"].values() for c in claims]
+    assert any("担当者の不足" in t for t in said)
+    assert not any("何人必要" in t for t in said)  # the question is in the Q&A, not a point
+    assert report["sections"][2]["qa"][0]["question"]["person"] == "kato"

@@ -143,9 +143,15 @@ class Composer:
             verb = {"host": ("hosted the symposium", "がシンポジウムの司会を務めた"),
                     "moderator": ("moderated the discussion", "がモデレーターを務めた")}[role]
             part["lead"] = {"cites": [first], "origin": "agenda", "en": verb[0], "ja": verb[1]}
-            if role == "moderator" or not first_session:
-                return part  # hand-overs and questions carry no points of their own (questions: see Q&A)
+            if role != "moderator" and not first_session:
+                return part  # a host's hand-overs carry no points of their own
         said = self.source.sentences([s["id"] for s in own])
+        if role == "moderator":
+            # The questions are reported in the Q&A; what else a moderator says frames the
+            # discussion ("the first issue is the difference between the two lists").
+            said = [s for s in said if not _QUESTION.search(s.text) and not s.courtesy]
+            if not said:
+                return part
         ranked = central(said, self.embedder, max(self.settings.context_sentences, self.settings.max_points_per_speaker))
         if role in HOST_ROLES:
             # The host's words are the running of the event: quoted as said, never summarised.
@@ -164,7 +170,7 @@ class Composer:
         else:
             drafted = self.drafter.points(person.id, label, ranked, self.languages)
         for language in self.languages:
-            claims = drafted.get(language) or self._rendered(ranked[:limit], language)
+            claims = drafted.get(language) or self._rendered(self._chosen(drafted, ranked, limit), language)
             part["points"][language] = [c.as_dict() for c in claims]
         extractive = all(c["origin"] == "extractive" for cs in part["points"].values() for c in cs)
         # The quote comes from the few most central sentences, not from the whole context.
@@ -172,6 +178,13 @@ class Composer:
         if quote is not None:
             part["quote"] = self.quote(quote)
         return part
+
+    def _chosen(self, drafted: dict[str, list[Claim]], ranked: list[Sentence], limit: int) -> list[Sentence]:
+        """The sentences to render for a language left without a checked point: those the model's
+        points in another language rest on (it chose them as the key ones), else the first ones."""
+        cited = [c for claims in drafted.values() for claim in claims if claim.origin == "llm" for c in claim.cites]
+        chosen = [s for s in ranked if any(i in cited for i in s.segments)]
+        return (chosen or ranked)[:limit]
 
     def _translated(self, claims: list[Claim], language: str, person: str) -> list[Claim]:
         """The English points translated (``japanese_from: translate``); extractive points use the
