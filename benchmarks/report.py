@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/report.py OUT_DIR [--engine llm|extractive] [--minutes 60] [--json FILE]
 
-OUT_DIR is a run of the demo symposium up to the review stage (reviewed.json). The stage's work
+OUT_DIR is a run of the demo symposium up to the review stage (reviewed.json), and up to the
+translate stage for the figures of a full run (translations.json is then read, as the stage does). The stage's work
 (drafting, checks, renderings) is timed on that transcript; then on a long transcript built from
 the demo truth's own utterances (each session's floor speech repeated, with fresh ids and times,
 until the recording lasts ``--minutes``), with the same agenda. Wall time and CPU time (user +
@@ -61,11 +62,11 @@ def long_transcript(minutes: float) -> dict:
             "sessions": []}
 
 
-def timed(config, transcript: dict, engine: str) -> dict:
+def timed(config, transcript: dict, engine: str, translations: dict | None = None) -> dict:
     config = config.model_copy(update={"report": config.report.model_copy(update={"engine": engine})})
     llm = LazyLLM(config) if engine == "llm" else None
     wall, cpu = time.perf_counter(), cpu_s()
-    report, counters = build(config, transcript, llm=llm)
+    report, counters = build(config, transcript, translations, llm=llm)
     with tempfile.TemporaryDirectory() as out:
         render_all(report, config, Path(out))
     return {"segments": len(transcript["segments"]), "duration_min": round(transcript["duration_s"] / 60, 1),
@@ -147,7 +148,12 @@ def main() -> None:
         print(json.dumps(figures["japanese"], ensure_ascii=False, indent=1), flush=True)
         return
     if not args.skip_demo:
-        figures["demo"] = timed(config, read_json(args.out_dir / "reviewed.json"), args.engine)
+        # The stage reads the translate stage's output when there is one (quotes and points in
+        # the other language come from it), as a full run does.
+        translations = args.out_dir / "translations.json"
+        figures["demo"] = timed(config, read_json(args.out_dir / "reviewed.json"), args.engine,
+                                read_json(translations) if translations.is_file() else None)
+        figures["demo"]["with_translations"] = translations.is_file()
         print("demo:", json.dumps(figures["demo"]), flush=True)
     figures["long"] = timed(config, long_transcript(args.minutes), args.engine)
     print(f"{args.minutes:.0f} min:", json.dumps(figures["long"]), flush=True)
