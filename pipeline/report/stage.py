@@ -30,6 +30,9 @@ INPUT = "reviewed.json"
 TRANSLATIONS = "translations.json"
 OUTPUT = "report.json"
 SCHEMA_VERSION = 1
+# Bump when the drafting changes: sections drafted by an older version are drafted again
+# (sections an editor wrote are still never overwritten).
+DRAFT_VERSION = 2
 
 
 class LazyLLM:
@@ -56,7 +59,7 @@ class LazyLLM:
 
 def settings_hash(config: Config) -> str:
     llm = config.llm.model_dump(mode="json") if hasattr(config, "llm") else None
-    return digest({"report": config.report.model_dump(mode="json"), "llm": llm, "version": SCHEMA_VERSION})
+    return digest({"report": config.report.model_dump(mode="json"), "llm": llm, "version": SCHEMA_VERSION, "draft": DRAFT_VERSION})
 
 
 def build(config: Config, transcript: dict, translations: dict | None = None, previous: dict | None = None,
@@ -262,6 +265,6 @@ class ReportArtifact(artifacts.Open):
 artifacts.register(OUTPUT, ReportArtifact)
 
 _LLM = ("llm",) if "llm" in Config.model_fields else ()
-STAGE = Stage("report", 1, ("report", "event", *_LLM), (INPUT,), OUTPUT, run_stage,
+STAGE = Stage("report", DRAFT_VERSION, ("report", "event", *_LLM), (INPUT,), OUTPUT, run_stage,
               description="post-event report: cited, checked, both languages",
               reads_optional=(TRANSLATIONS,), external_inputs=edits_fingerprint)

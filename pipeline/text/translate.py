@@ -508,6 +508,6 @@ def _check_llm_settings(recording: Path, config: Config) -> None:
         raise PipelineError(f"llm.model: GGUF file not found: {llm.model}")
 
 
-STAGE = Stage("translate", 1, ("event", "llm", "translate", "recording"), (INPUT,), ARTIFACT, run_stage,
+STAGE = Stage("translate", 2, ("event", "llm", "translate", "recording"), (INPUT,), ARTIFACT, run_stage,
               description="each floor segment into the event's other language(s), checked; the interpreter's renderings linked",
               precheck=_check_llm_settings)
