@@ -145,3 +145,15 @@ def test_missing_enrollment_clip_is_named(tmp_path):
     event = config.event.model_copy(update={"people": people})
     with pytest.raises(PipelineError, match=r"event.people\[hines\].enrollment: file not found: .*clips/hines.wav"):
         align.run(event, AlignSettings(), {"duration_s": 1.0, "segments": []}, {"track": "floor", "turns": []}, tmp_path)
+
+
+def test_a_one_word_first_run_joins_the_only_other_run():
+    from pipeline.speakers.align import split_at_voice_changes
+
+    words = [{"start_s": 0.0, "end_s": 0.4, "text": " So"},
+             {"start_s": 0.5, "end_s": 0.9, "text": " thank"}, {"start_s": 1.0, "end_s": 1.4, "text": " you"},
+             {"start_s": 1.5, "end_s": 1.9, "text": " all"}]
+    segment = {"id": "seg-1", "start_s": 0.0, "end_s": 2.0, "text": "So thank you all", "words": words}
+    turns = [{"start_s": 0.0, "end_s": 0.45, "speaker": "A"}, {"start_s": 0.45, "end_s": 2.0, "speaker": "B"}]
+    result = split_at_voice_changes([segment], turns)
+    assert [s["id"] for s in result] == ["seg-1"] and result[0]["text"] == "So thank you all"

@@ -118,7 +118,8 @@ def split_at_voice_changes(segments: list[dict], turns: list[dict], min_words: i
             else:
                 merged.append(run)
         if len(merged) > 1 and len(merged[0]) < min_words:
-            merged[1][:0] = merged.pop(0)
+            first = merged.pop(0)  # popped before indexing: with two runs, the second is now merged[0]
+            merged[0][:0] = first
         if len(merged) < 2:
             result.append(segment)
             continue
