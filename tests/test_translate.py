@@ -11,7 +11,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.runner import run_pipeline
 from pipeline.core.storage import read_json, sha256_of, write_json
 from pipeline.text import llm as llm_module
-from pipeline.text import translate
+from pipeline.text import sentences, translate
 from pipeline.text.glossary import Glossary, missing_forms, substitute
 from tests.translate_fakes import CONFIG, TEXTS, FakeLLM, read_translations, write_aligned
 
@@ -326,22 +326,22 @@ def test_sentences_stop_at_a_speaker_change_a_long_gap_and_the_size_limit():
                 "start_s": start, "end_s": start + 1.5}
 
     settings = TranslateSettings(max_unit_chars=40, max_join_gap_s=1.0)
-    groups = translate.sentences([seg(0, "so the first"), seg(1, "part is here."), seg(2, "and then", "b"),
+    groups = sentences.sentences([seg(0, "so the first"), seg(1, "part is here."), seg(2, "and then", "b"),
                                   seg(3, "much later", "b", start=30.0), seg(4, "x" * 35, "b", start=31.6)],
                                  settings)
     assert [[s["id"] for s in g] for g in groups] == [["0", "1"], ["2"], ["3"], ["4"]]
-    assert translate.sentences([seg(0, "so the first"), seg(1, "part.")],
+    assert sentences.sentences([seg(0, "so the first"), seg(1, "part.")],
                                TranslateSettings(sentence_units=False)) == [[seg(0, "so the first")], [seg(1, "part.")]]
 
 
 def test_share_out_keeps_every_word_and_follows_source_lengths():
-    pieces = translate.share_out("one two three four five six seven eight", [10, 30], "en")
+    pieces = sentences.share_out("one two three four five six seven eight", [10, 30], "en")
     assert " ".join(pieces) == "one two three four five six seven eight"
     assert pieces == ["one two", "three four five six seven eight"]
-    japanese = translate.share_out("時間となりましたので、ただいまより開会いたします。", [10, 14], "ja")
+    japanese = sentences.share_out("時間となりましたので、ただいまより開会いたします。", [10, 14], "ja")
     assert "".join(japanese) == "時間となりましたので、ただいまより開会いたします。"
     assert japanese[0] == "時間となりましたので、"  # cut after the comma near the proportional point
-    tiny = translate.share_out("Research and development is open by nature", [1, 60, 1], "en")
+    tiny = sentences.share_out("Research and development is open by nature", [1, 60, 1], "en")
     assert all(tiny) and " ".join(tiny) == "Research and development is open by nature"
 
 

@@ -36,6 +36,7 @@ from ..core.errors import PipelineError
 from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute
+from .sentences import join_texts, sentences, share_out
 
 # The artifact this stage reads (the review stage's output; same segment shape as aligned.json).
 INPUT = "reviewed.json"
@@ -52,9 +53,6 @@ DEFAULT_LENGTH_RATIO = (0.3, 3.5)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff々〆ヶ]")
 _LATIN = re.compile(r"[A-Za-z]")
 _NUMBERED = re.compile(r"^\s*(?:\[(\d+)\]|(\d+)[.):．）])\s*(.*)$")
-
-
-_SENTENCE_END = re.compile(r"[。．.!?！？」』)]\s*$")
 
 
 @dataclass
@@ -79,63 +77,6 @@ class Unit:
     @property
     def text(self) -> str:
         return join_texts([s["text"] for s in self.segments], self.source)
-
-
-def join_texts(texts: list[str], language: str) -> str:
-    glue = "" if language in ("ja", "zh") else " "
-    return glue.join(t.strip() for t in texts if t.strip())
-
-
-def sentences(segments: list[dict], settings: TranslateSettings) -> list[list[dict]]:
-    """Consecutive segments grouped into sentences: a segment that ends mid-sentence is joined
-    with the next one of the same speaker, language, track and session (see ``sentence_units``).
-    A segment with an editor's translation stands alone: the editor translated that segment."""
-    groups: list[list[dict]] = []
-    for segment in segments:
-        last = groups[-1] if groups else None
-        if (last and settings.sentence_units and _joinable(last, segment, settings)):
-            last.append(segment)
-        else:
-            groups.append([segment])
-    return groups
-
-
-def _joinable(group: list[dict], segment: dict, settings: TranslateSettings) -> bool:
-    previous = group[-1]
-    same = all(previous.get(k) == segment.get(k) for k in ("speaker", "language", "session")) and \
-        previous.get("track", "floor") == segment.get("track", "floor")
-    edited = any((s.get("review") or {}).get("translation") for s in (previous, segment))
-    size = sum(len(s["text"].strip()) for s in group) + len(segment["text"].strip())
-    return (same and not edited and not _SENTENCE_END.search(previous["text"].strip())
-            and segment["start_s"] - previous["end_s"] <= settings.max_join_gap_s and size <= settings.max_unit_chars)
-
-
-def share_out(text: str, weights: list[int], language: str) -> list[str]:
-    """A sentence's translation cut into consecutive pieces, one per segment, sized in proportion
-    to the segments' source lengths (cuts at word boundaries, in Japanese after 、 or 。 when one is
-    near); joined back with the target language's glue they give the whole text again."""
-    if len(weights) == 1:
-        return [text]
-    spaced = language not in ("ja", "zh")
-    tokens = text.split() if spaced else list(text)
-    total = sum(weights) or 1
-    cuts, running = [], 0
-    for weight in weights[:-1]:
-        running += weight
-        cut = round(len(tokens) * running / total)
-        if not spaced:
-            near = [i + 1 for i in range(max(0, cut - 6), min(len(tokens), cut + 6)) if tokens[i] in "、。，"]
-            cut = min(near, key=lambda i: abs(i - cut)) if near else cut
-        cuts.append(cut)
-    # Every segment gets at least one word when there are enough (no caption left empty).
-    bounds = [0]
-    for k, cut in enumerate(cuts):
-        left = len(weights) - 1 - k  # pieces still to come after this one
-        bounds.append(max(bounds[-1] + 1, min(cut, len(tokens) - left)) if len(tokens) >= len(weights)
-                      else max(bounds[-1], min(cut, len(tokens))))
-    bounds.append(len(tokens))
-    glue = " " if spaced else ""
-    return [glue.join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 # --- checks ---------------------------------------------------------------------------------
