@@ -352,3 +352,16 @@ def test_a_moderator_framing_the_discussion_gets_points_and_questions_stay_in_th
     assert any("担当者の不足" in t for t in said)
     assert not any("何人必要" in t for t in said)  # the question is in the Q&A, not a point
     assert report["sections"][2]["qa"][0]["question"]["person"] == "kato"
+
+
+def test_the_designation_does_not_repeat_what_the_title_names():
+    from pipeline.report.compose import designation
+
+    card = {"name": {"en": "Hideaki Shiroyama"}, "title": {"en": "Director of Institute for Future Initiatives"},
+            "affiliation": {"en": "Institute for Future Initiatives, The University of Tokyo"},
+            "honorific": {"en": "Professor", "ja": "教授"}}
+    assert designation(card, "en") == ("Professor Hideaki Shiroyama, Director of Institute for Future Initiatives, "
+                                       "The University of Tokyo")
+    card["title"]["en"] = "Partner (Attorney)"
+    card["affiliation"]["en"] = "TMI Associates"
+    assert designation(card, "en").endswith("Partner (Attorney), TMI Associates")

@@ -48,7 +48,17 @@ def designation(card: dict, language: str) -> str:
         lead = "の".join(x for x in (affiliation.get("ja"), title.get("ja")) if x)
         return f"{lead}、{who}" if lead else who
     who = " ".join(x for x in (honorific, name.get("en") or name.get("ja")) if x)
-    return ", ".join(x for x in (who, title.get("en"), affiliation.get("en")) if x)
+    return ", ".join(x for x in (who, title.get("en"), _beyond_title(affiliation.get("en"), title.get("en"))) if x)
+
+
+def _beyond_title(affiliation: str | None, title: str | None) -> str | None:
+    """The affiliation without the parts the title already names ("Director of Institute for
+    Future Initiatives" + "Institute for Future Initiatives, The University of Tokyo" is said
+    "…, The University of Tokyo", as the event page writes it)."""
+    if not affiliation or not title:
+        return affiliation
+    parts = [p.strip() for p in affiliation.split(",")]
+    return ", ".join(p for p in parts if p and p.lower() not in title.lower()) or None
 
 
 def short_name(card: dict, person: Person, language: str) -> str:
