@@ -15,6 +15,7 @@ from pathlib import Path
 import jiwer
 
 from ..core.errors import PipelineError
+from ..core.language import joiner
 from .metrics import normalise
 from ..core.artifacts import read_artifact
 from ..core.storage import read_json, sha256_of
@@ -49,7 +50,7 @@ def match(segments: list[dict], utterances: list[dict]) -> list[Match]:
 
 
 def _joined(segments: list[dict], language: str) -> str:
-    return ("" if language == "ja" else " ").join(s["text"] for s in segments)
+    return joiner(language).join(s["text"] for s in segments)
 
 
 def _whisper_normaliser():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.language import joiner
 from ..core.storage import read_json
 
 
@@ -21,7 +22,7 @@ def _target(language: str, languages: list[str]) -> str | None:
 
 def _translation_of(segments: list[dict], translations: dict, target: str) -> str:
     texts = [((translations.get(s["id"]) or {}).get(target) or {}).get("text", "") for s in segments]
-    return ("" if target == "ja" else " ").join(t for t in texts if t)
+    return joiner(target).join(t for t in texts if t)
 
 
 def chrf_by_direction(matches, translations: dict, languages: list[str]) -> dict[str, float | None]:

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..core.config import PublishSettings
+from ..core.language import joiner
 from ..text.captions import JA_BREAK_AFTER, JA_NO_LINE_START
 from .source import MISSING, Run, clock
 
@@ -160,7 +161,7 @@ def _best_cut(text: str, candidates: list[int]) -> int:
 
 
 def _join(tokens: list[Token], language: str) -> str:
-    return ("" if language == "ja" else " ").join(t.text for t in tokens).strip()
+    return joiner(language).join(t.text for t in tokens).strip()
 
 
 def _word_tokens(segment: dict) -> list[Token]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ..core.language import joiner
 from .source import Run, bilingual
 
 NAMESPACE = "https://www.weareavp.com/nunncenter/ohms"
@@ -20,7 +21,7 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 def _session_text(run: Run, session: dict, language: str) -> str:
     texts = [run.text(s, language) for s in run.segments if s.get("session") == session["id"]]
-    return ("" if language == "ja" else " ").join(t.text for t in texts if t.source != "missing")
+    return joiner(language).join(t.text for t in texts if t.source != "missing")
 
 
 def _partial(text: str, limit: int) -> str:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..core.config import Config, Person
+from ..core.language import joiner
 
 INTERPRETER = "interpreter"
 # Japanese sentences end at 。？！; English ones at . ? ! followed by a space and a capital or digit.
@@ -54,10 +55,6 @@ class Sentence:
 
 def normalise_space(text: str) -> str:
     return " ".join(text.split())
-
-
-def joiner(language: str) -> str:
-    return "" if language == "ja" else " "
 
 
 def joined(segments: list[dict]) -> str:

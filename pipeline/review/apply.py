@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import artifacts
+from ..core.language import joiner
 from ..core.stage import Stage, StageContext, StageOutput
 from ..core.storage import read_json
 from .store import Edit, Store, journal_inputs
-from .words import changes, joiner, mean_probability, retime_words, similarity, split_point
+from .words import changes, mean_probability, retime_words, similarity, split_point
 
 artifacts.register("reviewed.json", artifacts.AlignedArtifact)
 
@@ -103,8 +104,7 @@ class Applier:
                     self._set_speaker(segment, value)
                     self.edited.setdefault(sid, []).extend(c["edit"] for c in parts)
                 else:
-                    separator = "" if value == "ja" else " "
-                    self.translations.setdefault(sid, {})[value] = separator.join(c["payload"]["text"] for c in parts)
+                    self.translations.setdefault(sid, {})[value] = joiner(value).join(c["payload"]["text"] for c in parts)
                 for c in parts:
                     self.conflicts.pop(c["edit"])
                     self.placed[c["edit"]] = Placement([sid], "reattached")

@@ -32,10 +32,6 @@ def similarity(a: str, b: str) -> float:
     return matcher.ratio()
 
 
-def joiner(language: str) -> str:
-    return "" if language == "ja" else " "
-
-
 def word_spans(text: str, words: list[dict]) -> list[tuple[int, int]]:
     """Character span of each word inside ``text`` (words found in order; a word the text no
     longer contains gets an empty span at the cursor)."""

@@ -15,6 +15,7 @@ ranked against the other candidates rather than read as absolute values.
 from __future__ import annotations
 
 from ..core.config import Config
+from ..core.language import joiner
 
 # Typical lag of the interpreter behind the speaker, used to shift the floor span.
 TYPICAL_LAG_S = 2.0
@@ -97,10 +98,9 @@ def link(segments: list[dict], translations: dict, config: Config) -> dict:
     links = {}
     for i, pairs in sorted(assigned.items()):
         pairs.sort(key=lambda p: renderings[p[0]]["start_s"])
-        joiner = "" if renderings[pairs[0][0]]["language"] == "ja" else " "
         links[floor[i]["id"]] = {
             "segment_ids": [renderings[j]["id"] for j, _ in pairs],
-            "text": joiner.join(renderings[j]["text"].strip() for j, _ in pairs),
+            "text": joiner(renderings[pairs[0][0]]["language"]).join(renderings[j]["text"].strip() for j, _ in pairs),
             "language": renderings[pairs[0][0]]["language"],
             "confidence": round(max(c for _, c in pairs), 3),
         }

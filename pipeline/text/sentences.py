@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 from ..core.config import TranslateSettings
+from ..core.language import UNSPACED, joiner
 
 _SENTENCE_END = re.compile(r"[。．.!?！？」』)]\s*$")
 
 
 def join_texts(texts: list[str], language: str) -> str:
-    glue = "" if language in ("ja", "zh") else " "
-    return glue.join(t.strip() for t in texts if t.strip())
+    return joiner(language).join(t.strip() for t in texts if t.strip())
 
 
 def sentences(segments: list[dict], settings: TranslateSettings) -> list[list[dict]]:
@@ -49,7 +49,7 @@ def share_out(text: str, weights: list[int], language: str) -> list[str]:
     near); joined back with the target language's glue they give the whole text again."""
     if len(weights) == 1:
         return [text]
-    spaced = language not in ("ja", "zh")
+    spaced = language not in UNSPACED
     tokens = text.split() if spaced else list(text)
     total = sum(weights) or 1
     cuts, running = [], 0
@@ -67,5 +67,4 @@ def share_out(text: str, weights: list[int], language: str) -> list[str]:
         bounds.append(max(bounds[-1] + 1, min(cut, len(tokens) - left)) if len(tokens) >= len(weights)
                       else max(bounds[-1], min(cut, len(tokens))))
     bounds.append(len(tokens))
-    glue = " " if spaced else ""
-    return [glue.join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return [joiner(language).join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
