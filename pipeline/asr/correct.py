@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from ..core.config import TranscribeSettings
-from .kana import (folded as _folded, is_kana as _is_kana, japanese_reading, japanese_tokens,
-                   katakana as _katakana, large as _large, one_kanji_off as _one_kanji_off,
+from .kana import (folded, is_kana, japanese_reading, japanese_tokens, katakana, large, one_kanji_off,
                    reading_by_character)
 from .vocabulary import Entry, Vocabulary, is_japanese, letters
 
@@ -91,25 +90,25 @@ class Corrector:
 
     def _add_japanese(self, entry: Entry) -> None:
         full = entry.canonical.get("ja")
-        kanji_short = [a for a in entry.variants if is_japanese(a) and not _is_kana(a)]
+        kanji_short = [a for a in entry.variants if is_japanese(a) and not is_kana(a)]
         kana = [a for a in entry.variants if a and all("\u3040" <= ch <= "\u309f" for ch in a)]
-        katakana_aliases = [a for a in entry.variants if _is_kana(a) and a not in kana]
+        katakana_aliases = [a for a in entry.variants if is_kana(a) and a not in kana]
         for form in [full, *kanji_short, *katakana_aliases]:
             if form:
-                self.right.add(_katakana(form))
+                self.right.add(katakana(form))
                 self._japanese_sources.append((form, form, entry, entry.reading if form == full else None))
         # A hiragana alias is how the name is read: it points at the kanji short form.
         for alias in kana:
             target = kanji_short[0] if kanji_short else full
             if target:
-                self._japanese_sources.append((alias, target, entry, _katakana(alias)))
+                self._japanese_sources.append((alias, target, entry, katakana(alias)))
 
     def japanese_forms(self) -> list[Form]:
         """Japanese forms keyed by reading (the tokenizer is loaded on first use)."""
         if self._japanese is None:
             forms = []
             for text, target, entry, reading in self._japanese_sources:
-                key = _katakana(reading) if reading else (_katakana(text) if _is_kana(text) else japanese_reading(text))
+                key = katakana(reading) if reading else (katakana(text) if is_kana(text) else japanese_reading(text))
                 forms.append(Form(text, target, entry, key))
             self._japanese = forms
         return self._japanese
@@ -183,19 +182,19 @@ class Corrector:
                 run = tokens[i:i + n]
                 surface = text[run[0][0]:run[-1][1]]
                 reading = "".join(r for *_, r in run)
-                if _katakana(surface) in self.right:
+                if katakana(surface) in self.right:
                     rights.append((run[0][0], run[-1][1]))
                     continue
                 following = "".join(r for *_, r in tokens[i + n:i + n + 3])
                 cued = following.startswith(self.name_cues())
                 honoured = following.startswith(self.honorifics())
-                if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run) and not (_is_kana(surface) and cued):
+                if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run) and not (is_kana(surface) and cued):
                     continue
                 for form in forms:
-                    if _katakana(surface) == _katakana(form.target):
+                    if katakana(surface) == katakana(form.target):
                         continue
                     match, why = self._reading_match(reading, form.key, cued), None
-                    if match is None and cued and form.entry.kind == "person" and _one_kanji_off(surface, form.text):
+                    if match is None and cued and form.entry.kind == "person" and one_kanji_off(surface, form.text):
                         match, why = _kanji_near_miss(surface, reading, form, honoured, in_play)
                     if match is not None:
                         candidates.append((match, -len(form.key), run[0][0], run[-1][1], form, why))
@@ -212,15 +211,15 @@ class Corrector:
         (いださん as a verb, アサイカチョウ as one word), when a name cue follows it."""
         candidates = []
         for match in re.finditer(r"[\u3041-\u309f\u30a1-\u30ffー]{3,}", text):
-            reading = _katakana(match.group(0))
+            reading = katakana(match.group(0))
             for form in forms:
                 for length in range(2, len(reading)):
                     head, rest = reading[:length], reading[length:]
                     if not rest.startswith(self.name_cues()):
                         continue
                     exact = head == form.key and len(form.key) >= 3
-                    folded = len(_folded(form.key)) >= 2 and _folded(head) == _folded(form.key)
-                    if (exact or folded) and _katakana(match.group(0)[:length]) != _katakana(form.target):
+                    alike = len(folded(form.key)) >= 2 and folded(head) == folded(form.key)
+                    if (exact or alike) and katakana(match.group(0)[:length]) != katakana(form.target):
                         start = match.start()
                         candidates.append((0.0 if exact else 0.01, -len(form.key), start, start + length, form))
         return candidates
@@ -237,12 +236,12 @@ class Corrector:
         """
         if reading == key:
             return 0.0 if len(key) >= 3 else None
-        if cued and len(_folded(key)) >= 2 and _folded(reading) == _folded(key):
+        if cued and len(folded(key)) >= 2 and folded(reading) == folded(key):
             return 0.01
         shortest = self.settings.correction_min_kana_ja - (1 if cued else 0)
         if abs(len(reading) - len(key)) > 1 or len(key) < shortest:
             return None
-        distance = Levenshtein.normalized_distance(_large(reading), _large(key))
+        distance = Levenshtein.normalized_distance(large(reading), large(key))
         if distance > self.settings.correction_max_distance_ja:
             return None
         if reading[:1] != key[:1] and not cued:

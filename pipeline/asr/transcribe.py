@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from . import guards
 from ..core.config import Config, TranscribeSettings
 from .correct import Corrector

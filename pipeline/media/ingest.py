@@ -7,12 +7,12 @@ written, and reported as one line naming the file and the problem.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
-import itertools
 import soundfile
 
 from ..core.config import Config, Track
@@ -165,7 +165,7 @@ def decode_track(probed: ProbeResult, track: Track, target: Path) -> float:
         return duration_s
     stream = ffmpeg.input(str(probed.path.absolute()))[f"a:{track.stream}"]
     # Passed as a raw -af option: ffmpeg-python's filter() would escape the '=' inside pan's spec.
-    channel_filter = {"af": f"pan=mono|c0=c{track.channel}"} if track.channel is not None else {}
+    channel_filter = {"af": f"pan=mono|c0=c{track.channel}"}  # only a chosen channel comes this way
     with atomic_path(target) as tmp:
         command = (
             ffmpeg.output(stream, str(tmp), format="wav", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
