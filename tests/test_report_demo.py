@@ -40,8 +40,9 @@ def test_demo_report_meets_the_acceptance_figures(demo_report):
     assert figures["report_claim_support"] >= 0.95
     assert figures["report_session_coverage"] == 1.0 and figures["report_people_coverage"] == 1.0
     assert figures["report_name_errors"] == 0
-    # Measured 0.33 (docs/report.md; the target of 0.7 is not reached); margin for the recogniser.
-    assert figures["report_key_point_recall"] >= 0.25
+    # Measured 0.55 here (report without the translate stage; 0.60 after it, docs/report.md; the
+    # target of 0.7 is not reached); 10 points of margin for other CPUs' numerics (3 key points).
+    assert figures["report_key_point_recall"] >= 0.45
     for name in ("report.en.md", "report.ja.md", "report.en.html", "report.ja.html", "report.docx"):
         assert (demo_report / name).stat().st_size > 0
     manifest = json.loads((demo_report / "manifest.json").read_text())
