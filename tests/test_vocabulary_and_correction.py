@@ -183,3 +183,34 @@ def test_a_right_family_name_is_completed_into_the_full_name_only_on_an_exact_re
     assert segment["text"] == "東京大学の佐橋亮准教授より" and segment["corrections"][0]["from"] == "佐橋領"
     # A right form is not swallowed by a near (not exact) reading around it.
     assert corrector.correct(_segment("大使館のトム・ハインズ様", "ja"))["text"] == "大使館のトム・ハインズ様"
+
+
+def test_a_kana_name_one_mora_off_moves_only_to_someone_scheduled_here_with_an_honorific():
+    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[1].model_copy(update={
+        "id": "willis", "name": EVENT.people[1].name.model_copy(update={"en": "Todd Willis", "ja": "トッド・ウィリス"}),
+        "aliases": ["ウィリス", "Willis"]})]})
+    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    # ウィ is one mora: リリス is one slip from ウィリス, two kana edits (beyond the kana threshold).
+    segment = corrector.correct(_segment("リリスさん、国務省の立場からいかがでしょうか。", "ja"), {"willis"})
+    assert segment["text"] == "ウィリスさん、国務省の立場からいかがでしょうか。"
+    assert "one mora off" in segment["corrections"][0]["evidence"]
+    # Not scheduled around here, no honorific after it, or two morae off: left alone.
+    assert corrector.correct(_segment("リリスさん、いかがでしょうか。", "ja"), {"hines"})["corrections"] == []
+    assert corrector.correct(_segment("リリスの物語", "ja"), {"willis"})["corrections"] == []
+    assert corrector.correct(_segment("ジジスさん、どうぞ。", "ja"), {"willis"})["corrections"] == []
+
+
+def test_a_word_read_as_a_name_is_moved_in_a_self_introduction_that_names_the_persons_affiliation():
+    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
+        "id": "asai", "name": EVENT.people[0].name.model_copy(update={"en": "Yosuke Asai", "ja": "浅井洋介"}),
+        "aliases": ["浅井", "Asai"],
+        "affiliation": EVENT.people[0].affiliation.model_copy(update={"ja": "経済産業省貿易経済協力局"})})]})
+    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    # 浅い (shallow) reads アサイ, as 浅井 does; the affiliation before it says who is speaking.
+    segment = corrector.correct(_segment("経済産業省の浅いです。外国ユーザーリストは", "ja"), {"asai"})
+    assert segment["text"] == "経済産業省の浅井です。外国ユーザーリストは"
+    assert "introduced as of '経済産業省'" in segment["corrections"][0]["evidence"]
+    # Not after the affiliation, not scheduled here, or not a self-introduction: left alone.
+    assert corrector.correct(_segment("この川の浅いです。", "ja"), {"asai"})["corrections"] == []
+    assert corrector.correct(_segment("経済産業省の浅いです。", "ja"), {"hines"})["corrections"] == []
+    assert corrector.correct(_segment("経済産業省の浅い議論", "ja"), {"asai"})["corrections"] == []

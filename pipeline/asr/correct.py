@@ -31,7 +31,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..core.config import TranscribeSettings
 from .kana import (folded, is_kana, japanese_reading, japanese_tokens, katakana, large, one_kanji_off,
-                   reading_by_character)
+                   one_mora_off, reading_by_character)
 from .vocabulary import Entry, Vocabulary, is_japanese, letters
 
 MAX_RUN_WORDS_EN = 3
@@ -44,6 +44,8 @@ JA_CONTENT_POS = {"名詞", "接頭辞", "接尾辞"}
 JA_NAME_CUES = ("サン", "サマ", "センセイ", "シ", "クン", "デス", "デゴザイ", "トモウシ", "ト申")
 # Honorifics and titles said right after a name (not です, which follows any word).
 JA_HONORIFICS = ("サン", "サマ", "センセイ", "クン", "キョウジュ", "ジュンキョウジュ", "ハカセ")
+# A self-introduction: "<affiliation>の<name>です".
+JA_SELF_INTRODUCTIONS = ("デス", "デゴザイ", "トモウシ")
 _TRAILING = re.compile(r"[\s.,!?;:、。！？」』）)\"'”’]+$")
 _LEADING = re.compile(r"^[\s\"'“‘「『（(]+")
 
@@ -189,6 +191,9 @@ class Corrector:
                 cued = following.startswith(self.name_cues())
                 honoured = following.startswith(self.honorifics())
                 if not all(pos in JA_CONTENT_POS for _, _, pos, _ in run) and not (is_kana(surface) and cued):
+                    if following.startswith(JA_SELF_INTRODUCTIONS):
+                        candidates += _self_introduced(surface, reading, text[:run[0][0]], forms, in_play,
+                                                       run[0][0], run[-1][1])
                     continue
                 for form in forms:
                     if katakana(surface) == katakana(form.target):
@@ -196,6 +201,8 @@ class Corrector:
                     match, why = self._reading_match(reading, form.key, cued), None
                     if match is None and cued and form.entry.kind == "person" and one_kanji_off(surface, form.text):
                         match, why = _kanji_near_miss(surface, reading, form, honoured, in_play)
+                    if match is None and honoured and form.entry.kind == "person" and is_kana(surface):
+                        match, why = _kana_near_miss(reading, form, in_play)
                     if match is not None:
                         candidates.append((match, -len(form.key), run[0][0], run[-1][1], form, why))
         candidates += self._kana_prefix_candidates(text, forms)
@@ -322,6 +329,40 @@ def _kanji_near_miss(surface: str, reading: str, form: Form, honoured: bool,
     if reading_by_character(surface) == form.key:
         return 0.15, f"{off}; read character by character it is {form.key!r}; scheduled around here"
     return (0.2, f"{off}; an honorific or title after it; scheduled around here") if honoured else (None, None)
+
+
+def _self_introduced(surface: str, reading: str, before: str, forms: list[Form], in_play: set[str],
+                     start: int, end: int) -> list[tuple]:
+    """A word of another kind (浅い, an adjective) read exactly as a scheduled person's name, in a
+    self-introduction that names that person's affiliation or title: 経済産業省の浅いです for 浅井.
+    The reading alone would move every 浅いです; the affiliation before it says who is speaking."""
+    if not before.endswith("の"):
+        return []
+    candidates = []
+    for form in forms:
+        entry = form.entry
+        if entry.kind != "person" or entry.key not in in_play or reading != form.key or len(form.key) < 3:
+            continue
+        if katakana(surface) == katakana(form.target):
+            continue
+        named = next((before[-1 - size:-1] for size in range(len(before) - 1, 1, -1)
+                      if any(before[-1 - size:-1] in a for a in entry.introduced_by)), None)
+        if named is None:
+            continue
+        candidates.append((0.05, -len(form.key), start, end, form,
+                           f"reading {reading!r} equals agenda name {form.text!r}; introduced as of {named!r}; "
+                           f"scheduled around here"))
+    return candidates
+
+
+def _kana_near_miss(reading: str, form: Form, in_play: set[str]) -> tuple[float | None, str | None]:
+    """A kana word one mora off an agenda name's reading, an honorific right after it, the person
+    scheduled around this stretch: リリスさん for ウィリス. Any one-mora slip of a common word would
+    be too loose; the honorific says a person is named, the schedule says which."""
+    if form.entry.key not in in_play or not one_mora_off(reading, form.key):
+        return None, None
+    return 0.2, (f"reading {reading!r} one mora off agenda name {form.text!r} ({form.key!r}); an honorific "
+                 f"after it; scheduled around here")
 
 
 def _keeps_right_forms(candidate: tuple, rights: list[tuple[int, int]], text: str) -> bool:

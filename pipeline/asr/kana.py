@@ -34,6 +34,25 @@ def one_kanji_off(surface: str, form: str) -> bool:
             and sum(a != b for a, b in zip(surface, form)) == 1)
 
 
+def morae(reading: str) -> list[str]:
+    """A katakana reading cut into morae: a small kana belongs to the kana before it (ウィ, シュ)."""
+    units: list[str] = []
+    for ch in reading:
+        if ch in "ァィゥェォャュョヮ" and units:
+            units[-1] += ch
+        else:
+            units.append(ch)
+    return units
+
+
+def one_mora_off(reading: str, key: str) -> bool:
+    """Two readings of three morae or more that differ in exactly one mora (リリス, ウィリス):
+    how a foreign name's first sound is most often misheard, where counting kana would make
+    the one slip two edits."""
+    a, b = morae(reading), morae(key)
+    return len(a) == len(b) >= 3 and sum(x != y for x, y in zip(a, b)) == 1
+
+
 def large(reading: str) -> str:
     """Small kana counted as large (ウィ as ウイ)."""
     return reading.translate(_SMALL)

@@ -42,6 +42,8 @@ class Entry:
     # Katakana reading of the Japanese form, when the config gives one.
     reading: str | None = None
     sessions: tuple[str, ...] = field(default=(), compare=False)
+    # A person's Japanese affiliation and title: what they introduce themselves with (経済産業省の…です).
+    introduced_by: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _clock_s(text: str) -> float:
@@ -63,7 +65,8 @@ class Vocabulary:
         for person in event.people:
             canonical = {lang: name for lang, name in (("en", person.name.en), ("ja", person.name.ja)) if name}
             self.entries.append(Entry("person", person.id, canonical, tuple(person.aliases), None,
-                                      tuple(sessions_of.get(person.id, []))))
+                                      tuple(sessions_of.get(person.id, [])),
+                                      tuple(t for t in (person.affiliation.ja, person.title.ja) if t)))
         for term in event.glossary:
             self.entries.append(Entry("term", term.en, {"en": term.en, "ja": term.ja}, tuple(term.aliases),
                                       term.reading))
