@@ -365,3 +365,12 @@ def test_the_last_retry_writes_the_glossary_forms_into_the_source(setup, monkeyp
     record = run_translate(config_path, out, fake, monkeypatch)["segments"]["seg-00000"]["ja"]
     assert record["status"] == "ok" and "輸出管理" in record["text"] and record["attempts"] == 3
     assert any("輸出管理 matters" in line for line in fake.lines_seen)
+
+
+def test_a_speaker_label_the_model_writes_before_the_line_is_dropped():
+    segment = {"speaker_name": {"en": "Hideaki Shiroyama", "ja": "城山英明"}}
+    assert translate.unlabelled("Hideaki Shiroyama: I am Shiroyama.", segment) == "I am Shiroyama."
+    assert translate.unlabelled("城山英明：城山です。", segment) == "城山です。"
+    # The name as the subject of the sentence is the translation, not a label.
+    assert translate.unlabelled("Hideaki Shiroyama thanked the guests.", segment) == "Hideaki Shiroyama thanked the guests."
+    assert translate.unlabelled("Note: the law passed.", {}) == "Note: the law passed."

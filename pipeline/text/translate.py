@@ -43,7 +43,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 5  # bump when prompts change: cached translations are then not reused
+PROMPT_VERSION = 6  # bump when prompts or answer parsing change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -192,6 +192,17 @@ def tidy(text: str, target: str) -> str:
     return text
 
 
+def unlabelled(text: str, segment: dict) -> str:
+    """The line without the speaker's name the model sometimes writes before it, as a script
+    would ("Hideaki Shiroyama: I am Shiroyama."): the prompt labels lines with the speaker."""
+    for name in sorted({n for n in (segment.get("speaker_name") or {}).values() if n}, key=len, reverse=True):
+        if text.startswith(name):
+            rest = re.sub(r"^\s*[:：]\s*", "", text[len(name):])
+            if rest != text[len(name):]:
+                return rest.strip().strip('"“”「」').strip() or text
+    return text
+
+
 def _clean(text: str) -> str:
     text = re.sub(r"^\([^)]{1,60}\)\s*", "", text.strip())  # an echoed speaker label
     return text.strip().strip('"“”「」').strip()
@@ -281,7 +292,8 @@ class Translator:
         answer = self.llm.complete(messages, max_tokens=sum(self._budget(u) for u in batch),
                                    temperature=0.3 if retry else 0.0)
         found = parse_numbered(answer, len(batch))
-        return [tidy(found[i], batch[0].target) if i in found else None for i in range(1, len(batch) + 1)]
+        return [tidy(unlabelled(found[i], batch[i - 1].segment), batch[0].target) if i in found else None
+                for i in range(1, len(batch) + 1)]
 
     def _budget(self, unit: Unit) -> int:
         """Tokens an answer line may take: enough for a faithful rendering of this source (a
