@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pipeline.core.config import load_config
+from pipeline.core.config.event import Term
 from pipeline.report import grounding
 from pipeline.report.grounding import Checker, numbers, proper_nouns
 from pipeline.report.source import load_source
@@ -365,3 +366,70 @@ def test_the_designation_does_not_repeat_what_the_title_names():
     card["title"]["en"] = "Partner (Attorney)"
     card["affiliation"]["en"] = "TMI Associates"
     assert designation(card, "en").endswith("Partner (Attorney), TMI Associates")
+
+
+def test_the_events_terms_said_in_a_part_are_given_to_the_model_with_their_rendering(config):
+    glossary = [{"en": "export control", "ja": "輸出管理"}, {"en": "research security", "ja": "研究セキュリティ"},
+                {"en": "deemed export", "ja": "みなし輸出"}]
+    config = config.model_copy(update={"event": config.event.model_copy(update={
+        "glossary": [Term.model_validate(t) for t in glossary]})})
+    llm = FakeLLM()
+    run(config, llm)
+    mori = next(c for c in llm.calls if "Sentences said by" in c and "輸出管理の担当者" in c)
+    lee = next(c for c in llm.calls if "Sentences said by" in c and "open science" in c)
+    # Each part hears only the terms said in its own sentences (English or Japanese form).
+    assert "export control = 輸出管理" in mori and "research security" not in mori
+    assert "research security = 研究セキュリティ" in lee and "deemed export" not in lee
+
+
+def test_the_context_is_cut_into_one_part_per_point_so_the_points_cover_the_whole_talk():
+    from pipeline.report.draft import parts_of, points_schema
+
+    assert parts_of(8, 3) == [[0, 1, 2], [3, 4], [5, 6, 7]]
+    assert parts_of(2, 3) == [[0], [1]]  # fewer sentences than points: one part each
+    assert points_schema(["en", "ja"], 3)["properties"]["points"]["maxItems"] == 3
+
+
+def test_an_answer_cut_off_at_the_token_cap_keeps_the_points_it_finished():
+    from pipeline.report.draft import parse_json
+
+    cut = '{"points": [{"en": "a", "cite": [1]}, {"en": "b", "cite": [2]}, {"en": "c'
+    assert parse_json(cut) == {"points": [{"en": "a", "cite": [1]}, {"en": "b", "cite": [2]}]}
+    assert parse_json('Sure: {"translations": ["x"]} done') == {"translations": ["x"]}
+    assert parse_json("Sure! Here is a summary.") is None
+
+
+def test_a_greeting_addressed_to_someone_is_a_courtesy_not_a_point():
+    from pipeline.report.source import _COURTESY
+
+    assert _COURTESY.match("Shibano, and good morning.") and _COURTESY.match("柴野さん、ありがとうございます。")
+    assert not _COURTESY.match("Research security is key, thank you.")
+
+
+class CopyingLLM(FakeLLM):
+    """Writes the source sentence itself into the other language's field, as the small model often
+    does, for the sentence about screening sponsors."""
+
+    def complete(self, messages, **options):
+        answer = json.loads(super().complete(messages, **options))
+        for point in answer.get("points", []):
+            if "screens" in point.get("en", "") and "ja" in point:
+                point["ja"] = point["en"]
+        return json.dumps(answer, ensure_ascii=False)
+
+
+def test_a_point_that_failed_in_one_language_gets_the_known_rendering_of_what_the_other_cites(config):
+    rendering = {"ja": {"text": "当大学はすべてのスポンサーを三つの制限リストと照合しています。", "source": "machine",
+                        "status": "ok"}}
+    # Similarity off (the fake embedder cannot compare languages): only the copy fails.
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
+    report, counters = build(config.model_copy(update={"report": settings}), transcript(),
+                             {"segments": {"seg-00003": rendering}}, llm=CopyingLLM(), embedder=FakeEmbedder())
+    assert any("not written in ja" in f for f in counters["failure_examples"])
+    lee = next(p for s in report["sections"] for p in s.get("parts", [])
+               if p["person"]["id"] == "lee" and s["session"] == "opening")
+    japanese = lee["points"]["ja"]
+    # The other part's point was written in Japanese; this part's comes as rendered.
+    assert any(c["origin"] == "llm" for c in japanese)
+    assert any(c["text"] == rendering["ja"]["text"] and c["origin"] == "translation:machine" for c in japanese)
+    assert not any("screens" in c["text"] for c in japanese)  # the copied English never stands as Japanese

@@ -178,7 +178,7 @@ class Composer:
                 if language != "en":
                     drafted[language] = self._translated(drafted["en"], language, person.id)
         else:
-            drafted = self.drafter.points(person.id, label, ranked, self.languages)
+            drafted = self.drafter.points(person.id, label, ranked, self.languages, render=self._rendered)
         for language in self.languages:
             claims = drafted.get(language) or self._rendered(self._chosen(drafted, ranked, limit), language)
             part["points"][language] = [c.as_dict() for c in claims]

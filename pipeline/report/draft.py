@@ -20,11 +20,21 @@ from .grounding import Checker, Embedder
 from .source import Sentence
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese"}
-def points_schema(languages: list[str]) -> dict:
+def points_schema(languages: list[str], most: int | None = None) -> dict:
     item = {lang: {"type": "string"} for lang in languages}
     item["cite"] = {"type": "array", "items": {"type": "integer"}}
-    return {"type": "object", "required": ["points"], "properties": {"points": {"type": "array", "items": {
-        "type": "object", "properties": item, "required": [*languages, "cite"]}}}}
+    points = {"type": "array", "items": {"type": "object", "properties": item, "required": [*languages, "cite"]}}
+    if most:
+        points["maxItems"] = most  # no tokens spent on points that would be dropped
+    return {"type": "object", "required": ["points"], "properties": {"points": points}}
+
+
+def parts_of(count: int, limit: int) -> list[list[int]]:
+    """The context's sentence indices cut into at most ``limit`` consecutive parts of near-equal
+    size, one key point asked of each: the points then cover the whole talk."""
+    k = max(1, min(limit, count))
+    bounds = [round(j * count / k) for j in range(k + 1)]
+    return [list(range(bounds[j], bounds[j + 1])) for j in range(k)]
 
 
 POINTS_SCHEMA = {
@@ -112,7 +122,35 @@ def bounded(sentences: list[Sentence], max_chars: int) -> list[Sentence]:
 
 def parse_json(answer: str) -> dict | None:
     """The first JSON object in the model's answer (small models sometimes wrap it in prose or a
-    code fence, or answer with the bare list: that comes back as ``{"items": [...]}``)."""
+    code fence, or answer with the bare list: that comes back as ``{"items": [...]}``); an answer
+    cut off at the token cap keeps the list items it finished."""
+    whole = _whole_json(answer)
+    first = answer.find("{")
+    if first >= 0:
+        try:
+            json.JSONDecoder().raw_decode(answer, first)
+        except ValueError:  # the answer's object never closes: cut off (not one of its items taken for it)
+            return _finished_items(answer) or whole
+    return whole
+
+
+def _finished_items(answer: str) -> dict | None:
+    """``{"points": [a, b, <cut>`` gives ``{"points": [a, b]}``: the items written out in full."""
+    opening = re.search(r'\{\s*"(\w+)"\s*:\s*\[', answer)
+    if not opening:
+        return None
+    decoder, items, position = json.JSONDecoder(), [], opening.end()
+    while True:
+        position = len(answer) - len(answer[position:].lstrip(" \n\t,"))
+        try:
+            item, position = decoder.raw_decode(answer, position)
+        except ValueError:
+            break
+        items.append(item)
+    return {opening.group(1): items} if items else None
+
+
+def _whole_json(answer: str) -> dict | None:
     fenced = re.search(r"```(?:json)?\s*(.*?)```", answer, re.DOTALL)
     body = (fenced.group(1) if fenced else answer).strip()
     if body.startswith("["):
@@ -161,21 +199,47 @@ def clause(text: str, language: str, names: set[str] = frozenset()) -> str:
 class Drafter:
     """The map steps, over one LLM (or none: the extractive draft only)."""
 
-    def __init__(self, llm, checker: Checker, settings: ReportSettings, tally: Tally):
+    def __init__(self, llm, checker: Checker, settings: ReportSettings, tally: Tally, glossary=()):
         self.llm = llm
         self.checker = checker
         self.settings = settings
         self.tally = tally
+        self.glossary = list(glossary)  # the event's terms (config ``event.glossary``)
 
-    def points(self, person: str, label: str, sentences: list[Sentence], languages: list[str]) -> dict[str, list[Claim]]:
+    def term_hints(self, context: list[Sentence], languages: list[str]) -> str:
+        """The event's terms said in these sentences, with their rendering in each report language
+        ("fundamental research = 基礎研究"): the small model otherwise writes a point in the other
+        language with its own word (基本的な研究) where the event has a set one."""
+        said = "\n".join(s.text for s in context)
+        pairs = []
+        for term in self.glossary:
+            forms = {"en": [term.en, *term.aliases], "ja": [term.ja]}
+            heard = any(re.search(r"(?<![A-Za-z])" + re.escape(f) + r"(?![A-Za-z])", said, re.IGNORECASE)
+                        for f in forms["en"] if f) or any(f and f in said for f in forms["ja"])
+            if heard:
+                pairs.append(" = ".join(getattr(term, lang) for lang in languages if getattr(term, lang, None)))
+        return "; ".join(dict.fromkeys(p for p in pairs if "=" in p or len(languages) == 1))
+
+    def points(self, person: str, label: str, sentences: list[Sentence], languages: list[str],
+               render=None) -> dict[str, list[Claim]]:
         """Up to ``max_points_per_speaker`` checked key points of one person in one session, in each
-        language, from one request: the same points, each written from the source sentences.
-        A language left without a surviving point gets the extractive draft (see compose)."""
+        language, one request per part of the talk: the same point in every language, each written
+        from the source sentences. Where a part's point survives in one language only, ``render``
+        (sentences, language -> claims: known renderings only) gives the other language the cited
+        sentences as rendered. A language left without any point gets the extractive draft (see
+        compose)."""
         limit = self.settings.max_points_per_speaker
         context = bounded(sentences, self.settings.max_context_chars)
         drafted: dict[str, list[Claim]] = {lang: [] for lang in languages}
         if self.llm is not None and context:
-            drafted = self._model_points(person, label, context, languages, limit)
+            # One request per part of the talk: asked for three points over eight sentences, the
+            # small model wrote them about the first three sentences, whatever the prompt said.
+            for part in parts_of(len(context), limit):
+                found = self._model_points(person, label, context, languages, 1, shown=part)
+                if render is not None:
+                    self._fill_from_renderings(found, context, render)
+                for language in languages:
+                    drafted[language] += [c for c in found[language] if all(c.text != d.text for d in drafted[language])]
             if not all(drafted.values()):
                 self.tally.fallbacks += sum(1 for claims in drafted.values() if not claims)
         for language, claims in drafted.items():
@@ -183,16 +247,33 @@ class Drafter:
                 drafted[language] = self.extractive(person, context[:limit], language)
         return drafted
 
+    def _fill_from_renderings(self, found: dict[str, list[Claim]], context: list[Sentence], render) -> None:
+        """A language whose point failed (the small model often copies a Japanese sentence into the
+        English field) gets the known rendering of the sentences the surviving point cites."""
+        written = [c for claims in found.values() for c in claims if c.origin == "llm"]
+        if not written:
+            return
+        cited = [s for s in context if any(i in written[0].cites for i in s.segments)]
+        for language, claims in found.items():
+            if not claims and cited:
+                found[language] = [c for c in render(cited, language) if c.origin.startswith("translation:")]
+
     def _model_points(self, person: str, label: str, context: list[Sentence], languages: list[str],
-                      limit: int) -> dict[str, list[Claim]]:
-        numbered = "\n".join(f"[{i + 1}] {s.text}" for i, s in enumerate(context))
+                      limit: int, shown: list[int] | None = None) -> dict[str, list[Claim]]:
+        """Up to ``limit`` points from the sentences ``shown`` (numbered as in the whole context,
+        so a point may cite any sentence of the speaker's context)."""
+        shown = list(range(len(context))) if shown is None else shown
+        numbered = "\n".join(f"[{i + 1}] {context[i].text}" for i in shown)
         fields = ", ".join(f'"{lang}": "..."' for lang in languages)
         names = " and ".join(f"{LANGUAGE_NAMES[lang]} (\"{lang}\")" for lang in languages)
+        terms = self.term_hints([context[i] for i in shown], languages)
+        asked = "the key point" if limit == 1 else f"up to {limit} different key points"
         task = (f"Sentences said by {label}:\n{numbered}\n\n"
-                f"Write up to {limit} key points, each in {names}. Each point is one short sentence of what was "
-                f"said, without the speaker's name, and cites the numbers of the sentences it rests on. "
+                + (f"Event terms, to be written this way: {terms}.\n\n" if terms else "")
+                + f"Write {asked}, each in {names}: one short sentence of what was said, without the "
+                f"speaker's name, citing the numbers of the sentences it rests on. "
                 f'Answer as {{"points": [{{{fields}, "cite": [1]}}]}}.')
-        schema = points_schema(languages)
+        schema = points_schema(languages, limit)
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}]
         kept: dict[str, list[Claim]] = {lang: [] for lang in languages}
         for attempt in range(self.settings.retries + 1):
@@ -202,12 +283,13 @@ class Drafter:
                 self.tally.model_failures += 1
                 continue
             reasons = []
-            for item in raw[:limit]:
+            for item in raw:  # the schema caps a real model's list; every item given is checked
                 if not isinstance(item, dict):
                     continue
                 for language in languages:
                     claim, reason = self._checked_point(item, language, person, context, first=attempt == 0)
-                    if claim is not None and not any(c.text == claim.text for c in kept[language]):
+                    if claim is not None and len(kept[language]) < limit and \
+                            not any(c.text == claim.text for c in kept[language]):
                         kept[language].append(claim)
                     elif reason:
                         reasons.append(reason)

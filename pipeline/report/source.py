@@ -19,7 +19,9 @@ _JA_END = re.compile(r"(?<=[。？！?!])|\s+")
 _EN_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9“\"'(])")
 # Courtesies carry no content: a point is never drafted from them alone.
 _COURTESY = re.compile(
-    r"^(thank you[^.?!]*|good (morning|afternoon|evening)[^.?!]*|thanks[^.?!]*|"
+    # An address may come first ("Shibano, and good morning." / "柴野さん、ありがとうございます。").
+    r"^([^,、.。\s]{1,20}( [^,、.。\s]{1,20})?[,、]\s*(and\s+)?)?"
+    r"(thank you[^.?!]*|good (morning|afternoon|evening)[^.?!]*|thanks[^.?!]*|"
     r"(皆様、?)?(ありがとうございま(す|した)|おはようございます|こんにちは|よろしくお願いいたします)[。！]?)[.!。]?$",
     re.IGNORECASE)
 # "I am Iida from the Cabinet Secretariat." / "内閣府の有賀でございます。": who is speaking, not what.

@@ -32,7 +32,7 @@ OUTPUT = "report.json"
 SCHEMA_VERSION = 1
 # Bump when the drafting changes: sections drafted by an older version are drafted again
 # (sections an editor wrote are still never overwritten).
-DRAFT_VERSION = 2
+DRAFT_VERSION = 3
 
 
 class LazyLLM:
@@ -72,7 +72,7 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
         embedder = Embedder()
     tally = Tally()
     checker = Checker(source, embedder, settings.min_support, settings.support_rank)
-    drafter = Drafter(llm if settings.engine == "llm" else None, checker, settings, tally)
+    drafter = Drafter(llm if settings.engine == "llm" else None, checker, settings, tally, config.event.glossary)
     composer = Composer(source, settings, drafter, embedder, languages)
     same_settings = bool(previous) and previous.get("settings_hash") == settings_hash(config)
     before = {s["id"]: s for s in (previous or {}).get("sections", [])} if same_settings else {}
