@@ -214,3 +214,23 @@ def test_a_word_read_as_a_name_is_moved_in_a_self_introduction_that_names_the_pe
     assert corrector.correct(_segment("この川の浅いです。", "ja"), {"asai"})["corrections"] == []
     assert corrector.correct(_segment("経済産業省の浅いです。", "ja"), {"hines"})["corrections"] == []
     assert corrector.correct(_segment("経済産業省の浅い議論", "ja"), {"asai"})["corrections"] == []
+    # The affiliation itself misheard (経済産業賞) and corrected first: a second look sees it.
+    with_term = event.model_copy(update={"glossary": [*event.glossary, event.glossary[0].model_copy(update={
+        "en": "METI", "ja": "経済産業省", "reading": "ケイザイサンギョウショウ", "aliases": []})]})
+    segment = Corrector(Vocabulary(with_term), TranscribeSettings()).correct(_segment("経済産業賞の浅いです。", "ja"), {"asai"})
+    assert segment["text"] == "経済産業省の浅井です。" and len(segment["corrections"]) == 2
+
+
+def test_a_full_name_misheard_as_a_whole_is_corrected_only_for_someone_scheduled_here_before_an_honorific():
+    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
+        "id": "shiroyama", "name": EVENT.people[0].name.model_copy(update={"en": "Hideaki Shiroyama", "ja": "城山英明"}),
+        "aliases": ["城山", "Shiroyama"]})]})
+    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    # 白山 read by character is シロヤマ; ひでやく is two kana from ヒデアキ.
+    segment = corrector.correct(_segment("センター長の白山ひでやく先生、よろしくお願いいたします。", "ja"), {"shiroyama"})
+    assert segment["text"] == "センター長の城山英明先生、よろしくお願いいたします。"
+    assert segment["corrections"][0]["evidence"].startswith("full name")
+    # Not scheduled here, no honorific after it, or a given name too far off: left alone.
+    assert corrector.correct(_segment("白山ひでやく先生、", "ja"), {"hines"})["corrections"] == []
+    assert corrector.correct(_segment("白山ひでやくの本", "ja"), {"shiroyama"})["corrections"] == []
+    assert corrector.correct(_segment("白山ひで薬先生", "ja"), {"shiroyama"})["corrections"] == []

@@ -134,12 +134,17 @@ class Corrector:
         segment.setdefault("corrections", [])
         if not segment.get("words"):
             return segment
-        if segment["language"] == "ja":
-            changes = self._japanese_changes(segment, in_play or set())
-        else:
-            changes = self._english_changes(segment)
-        for change in sorted(changes, key=lambda c: -c[0]):  # right to left keeps indices valid
-            self._apply(segment, *change)
+        # A second look after changes: a rule may rest on a word the first look corrected
+        # (経済産業賞の浅いです: the affiliation is only there once 経済産業賞 is 経済産業省).
+        for _ in range(2):
+            if segment["language"] == "ja":
+                changes = self._japanese_changes(segment, in_play or set())
+            else:
+                changes = self._english_changes(segment)
+            for change in sorted(changes, key=lambda c: -c[0]):  # right to left keeps indices valid
+                self._apply(segment, *change)
+            if not changes:
+                break
         segment["corrections"].sort(key=lambda c: c["start_s"])
         return segment
 
@@ -206,6 +211,7 @@ class Corrector:
                     if match is not None:
                         candidates.append((match, -len(form.key), run[0][0], run[-1][1], form, why))
         candidates += self._kana_prefix_candidates(text, forms)
+        candidates += self._full_name_candidates(text, tokens, forms, in_play)
         candidates = [c for c in candidates if _keeps_right_forms(c, rights, text)]
         return self._choose(candidates, set(), "ja", text)
 
@@ -229,6 +235,38 @@ class Corrector:
                     if (exact or alike) and katakana(match.group(0)[:length]) != katakana(form.target):
                         start = match.start()
                         candidates.append((0.0 if exact else 0.01, -len(form.key), start, start + length, form))
+        return candidates
+
+    def _full_name_candidates(self, text: str, tokens: list, forms: list[Form], in_play: set[str]) -> list[tuple]:
+        """A scheduled person's full name misheard as a whole, an honorific after it: a kanji
+        word read (or read character by character) as the family name, then words whose readings
+        come close to the given name's (白山ひでやく先生: シロヤマ + ヒデヤク, two kana from
+        城山英明's シロヤマヒデアキ)."""
+        people = [f for f in forms if f.entry.kind == "person" and f.entry.key in in_play]
+        candidates = []
+        for full in (f for f in people if f.text == f.entry.canonical.get("ja")):
+            families = [f for f in people if f.entry is full.entry and f is not full and full.text.startswith(f.text)
+                        and full.key.startswith(f.key)]
+            for i, (start, end, pos, reading) in enumerate(tokens):
+                surface = text[start:end]
+                family = next((f for f in families if surface != f.text and pos == "名詞"
+                               and f.key in (reading, reading_by_character(surface))), None)
+                if family is None:
+                    continue
+                heard = family.key
+                for j in range(i + 1, min(i + MAX_RUN_TOKENS_JA + 1, len(tokens))):
+                    heard += tokens[j][3]
+                    if len(heard) > len(full.key) + 1:
+                        break
+                    after = "".join(r for *_, r in tokens[j + 1:j + 3])
+                    if not after.startswith(self.honorifics()):
+                        continue
+                    distance = Levenshtein.normalized_distance(large(heard), large(full.key))
+                    if distance <= self.settings.correction_max_distance_ja:
+                        candidates.append((distance, -len(full.key), start, tokens[j][1], full,
+                                           f"full name: {surface!r} read {family.key!r} as agenda family name "
+                                           f"{family.text!r}, reading {heard!r} {distance:.2f} from {full.key!r}; "
+                                           f"an honorific after it; scheduled around here"))
         return candidates
 
     def _reading_match(self, reading: str, key: str, cued: bool) -> float | None:
