@@ -267,7 +267,8 @@ class Drafter:
         fields = ", ".join(f'"{lang}": "..."' for lang in languages)
         names = " and ".join(f"{LANGUAGE_NAMES[lang]} (\"{lang}\")" for lang in languages)
         terms = self.term_hints([context[i] for i in shown], languages)
-        asked = "the key point" if limit == 1 else f"up to {limit} different key points"
+        asked = ("the key point these sentences make together" if limit == 1 and len(shown) > 1 else
+                 "the key point" if limit == 1 else f"up to {limit} different key points")
         task = (f"Sentences said by {label}:\n{numbered}\n\n"
                 + (f"Event terms, to be written this way: {terms}.\n\n" if terms else "")
                 + f"Write {asked}, each in {names}: one short sentence of what was said, without the "
