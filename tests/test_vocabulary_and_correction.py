@@ -156,11 +156,25 @@ def test_an_unknown_kanji_pair_one_character_off_a_name_is_corrected_only_before
     assert corrector.correct(_segment("移田の件", "ja"))["corrections"] == []
 
 
+def _corrector_with(person_id: str, en: str, ja: str, aliases: list[str], affiliation_ja: str | None = None,
+                    terms: list[dict] = ()) -> Corrector:
+    """A corrector for the test event with one more person on the agenda (and more glossary terms)."""
+    base = EVENT.people[0]
+    extra = {"affiliation": base.affiliation.model_copy(update={"ja": affiliation_ja})} if affiliation_ja else {}
+    person = base.model_copy(update={"id": person_id, "name": base.name.model_copy(update={"en": en, "ja": ja}),
+                                     "aliases": aliases, **extra})
+    glossary = [*EVENT.glossary, *(EVENT.glossary[0].model_copy(update={"aliases": [], **t}) for t in terms)]
+    event = EVENT.model_copy(update={"people": [*EVENT.people, person], "glossary": glossary})
+    return Corrector(Vocabulary(event), TranscribeSettings())
+
+
+def _changed(corrector: Corrector, cases: list[tuple[str, set[str]]]) -> list[str]:
+    """The Japanese texts of ``cases`` (text, people scheduled) that the corrector changed."""
+    return [text for text, in_play in cases if corrector.correct(_segment(text, "ja"), in_play)["corrections"]]
+
+
 def test_a_known_word_one_kanji_off_a_name_moves_only_to_someone_scheduled_here_with_evidence():
-    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
-        "id": "shiroyama", "name": EVENT.people[0].name.model_copy(update={"en": "Hideaki Shiroyama", "ja": "城山英明"}),
-        "aliases": ["城山", "Shiroyama"]})]})
-    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    corrector = _corrector_with("shiroyama", "Hideaki Shiroyama", "城山英明", ["城山", "Shiroyama"])
     here = {"shiroyama", "shibano"}
     # An honorific after it (恋山 is a dictionary word, one kanji off 城山).
     segment = corrector.correct(_segment("恋山先生、ありがとうございました", "ja"), here)
@@ -175,10 +189,7 @@ def test_a_known_word_one_kanji_off_a_name_moves_only_to_someone_scheduled_here_
 
 
 def test_a_right_family_name_is_completed_into_the_full_name_only_on_an_exact_reading():
-    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
-        "id": "sahashi", "name": EVENT.people[0].name.model_copy(update={"en": "Ryo Sahashi", "ja": "佐橋亮"}),
-        "aliases": ["佐橋", "Sahashi"]})]})
-    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    corrector = _corrector_with("sahashi", "Ryo Sahashi", "佐橋亮", ["佐橋", "Sahashi"])
     segment = corrector.correct(_segment("東京大学の佐橋領准教授より", "ja"))
     assert segment["text"] == "東京大学の佐橋亮准教授より" and segment["corrections"][0]["from"] == "佐橋領"
     # A right form is not swallowed by a near (not exact) reading around it.
@@ -186,51 +197,47 @@ def test_a_right_family_name_is_completed_into_the_full_name_only_on_an_exact_re
 
 
 def test_a_kana_name_one_mora_off_moves_only_to_someone_scheduled_here_with_an_honorific():
-    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[1].model_copy(update={
-        "id": "willis", "name": EVENT.people[1].name.model_copy(update={"en": "Todd Willis", "ja": "トッド・ウィリス"}),
-        "aliases": ["ウィリス", "Willis"]})]})
-    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    corrector = _corrector_with("willis", "Todd Willis", "トッド・ウィリス", ["ウィリス", "Willis"])
     # ウィ is one mora: リリス is one slip from ウィリス, two kana edits (beyond the kana threshold).
     segment = corrector.correct(_segment("リリスさん、国務省の立場からいかがでしょうか。", "ja"), {"willis"})
     assert segment["text"] == "ウィリスさん、国務省の立場からいかがでしょうか。"
     assert "one mora off" in segment["corrections"][0]["evidence"]
     # Not scheduled around here, no honorific after it, or two morae off: left alone.
-    assert corrector.correct(_segment("リリスさん、いかがでしょうか。", "ja"), {"hines"})["corrections"] == []
-    assert corrector.correct(_segment("リリスの物語", "ja"), {"willis"})["corrections"] == []
-    assert corrector.correct(_segment("ジジスさん、どうぞ。", "ja"), {"willis"})["corrections"] == []
+    assert _changed(corrector, [
+        ("リリスさん、いかがでしょうか。", {"hines"}),
+        ("リリスの物語", {"willis"}),
+        ("ジジスさん、どうぞ。", {"willis"}),
+    ]) == []
 
 
 def test_a_word_read_as_a_name_is_moved_in_a_self_introduction_that_names_the_persons_affiliation():
-    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
-        "id": "asai", "name": EVENT.people[0].name.model_copy(update={"en": "Yosuke Asai", "ja": "浅井洋介"}),
-        "aliases": ["浅井", "Asai"],
-        "affiliation": EVENT.people[0].affiliation.model_copy(update={"ja": "経済産業省貿易経済協力局"})})]})
-    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    asai = ("asai", "Yosuke Asai", "浅井洋介", ["浅井", "Asai"], "経済産業省貿易経済協力局")
+    corrector = _corrector_with(*asai)
     # 浅い (shallow) reads アサイ, as 浅井 does; the affiliation before it says who is speaking.
     segment = corrector.correct(_segment("経済産業省の浅いです。外国ユーザーリストは", "ja"), {"asai"})
     assert segment["text"] == "経済産業省の浅井です。外国ユーザーリストは"
     assert "introduced as of '経済産業省'" in segment["corrections"][0]["evidence"]
     # Not after the affiliation, not scheduled here, or not a self-introduction: left alone.
-    assert corrector.correct(_segment("この川の浅いです。", "ja"), {"asai"})["corrections"] == []
-    assert corrector.correct(_segment("経済産業省の浅いです。", "ja"), {"hines"})["corrections"] == []
-    assert corrector.correct(_segment("経済産業省の浅い議論", "ja"), {"asai"})["corrections"] == []
+    assert _changed(corrector, [
+        ("この川の浅いです。", {"asai"}),
+        ("経済産業省の浅いです。", {"hines"}),
+        ("経済産業省の浅い議論", {"asai"}),
+    ]) == []
     # The affiliation itself misheard (経済産業賞) and corrected first: a second look sees it.
-    with_term = event.model_copy(update={"glossary": [*event.glossary, event.glossary[0].model_copy(update={
-        "en": "METI", "ja": "経済産業省", "reading": "ケイザイサンギョウショウ", "aliases": []})]})
-    segment = Corrector(Vocabulary(with_term), TranscribeSettings()).correct(_segment("経済産業賞の浅いです。", "ja"), {"asai"})
+    meti = {"en": "METI", "ja": "経済産業省", "reading": "ケイザイサンギョウショウ"}
+    segment = _corrector_with(*asai, terms=[meti]).correct(_segment("経済産業賞の浅いです。", "ja"), {"asai"})
     assert segment["text"] == "経済産業省の浅井です。" and len(segment["corrections"]) == 2
 
 
 def test_a_full_name_misheard_as_a_whole_is_corrected_only_for_someone_scheduled_here_before_an_honorific():
-    event = EVENT.model_copy(update={"people": [*EVENT.people, EVENT.people[0].model_copy(update={
-        "id": "shiroyama", "name": EVENT.people[0].name.model_copy(update={"en": "Hideaki Shiroyama", "ja": "城山英明"}),
-        "aliases": ["城山", "Shiroyama"]})]})
-    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    corrector = _corrector_with("shiroyama", "Hideaki Shiroyama", "城山英明", ["城山", "Shiroyama"])
     # 白山 read by character is シロヤマ; ひでやく is two kana from ヒデアキ.
     segment = corrector.correct(_segment("センター長の白山ひでやく先生、よろしくお願いいたします。", "ja"), {"shiroyama"})
     assert segment["text"] == "センター長の城山英明先生、よろしくお願いいたします。"
     assert segment["corrections"][0]["evidence"].startswith("full name")
     # Not scheduled here, no honorific after it, or a given name too far off: left alone.
-    assert corrector.correct(_segment("白山ひでやく先生、", "ja"), {"hines"})["corrections"] == []
-    assert corrector.correct(_segment("白山ひでやくの本", "ja"), {"shiroyama"})["corrections"] == []
-    assert corrector.correct(_segment("白山ひで薬先生", "ja"), {"shiroyama"})["corrections"] == []
+    assert _changed(corrector, [
+        ("白山ひでやく先生、", {"hines"}),
+        ("白山ひでやくの本", {"shiroyama"}),
+        ("白山ひで薬先生", {"shiroyama"}),
+    ]) == []
