@@ -249,8 +249,14 @@ class Corrector:
                         and full.key.startswith(f.key)]
             for i, (start, end, pos, reading) in enumerate(tokens):
                 surface = text[start:end]
-                family = next((f for f in families if surface != f.text and pos == "名詞"
-                               and f.key in (reading, reading_by_character(surface))), None)
+                if pos != "名詞" or not families:
+                    continue
+                # Read character by character only when the word's own reading is not the name's
+                # (a tokenizer call per character, on every noun of every segment otherwise).
+                family = next((f for f in families if surface != f.text and f.key == reading), None)
+                if family is None:
+                    by_character = reading_by_character(surface)
+                    family = next((f for f in families if surface != f.text and f.key == by_character), None)
                 if family is None:
                     continue
                 heard = family.key

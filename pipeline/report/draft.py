@@ -124,14 +124,15 @@ def parse_json(answer: str) -> dict | None:
     """The first JSON object in the model's answer (small models sometimes wrap it in prose or a
     code fence, or answer with the bare list: that comes back as ``{"items": [...]}``); an answer
     cut off at the token cap keeps the list items it finished."""
-    whole = _whole_json(answer)
     first = answer.find("{")
     if first >= 0:
         try:
             json.JSONDecoder().raw_decode(answer, first)
         except ValueError:  # the answer's object never closes: cut off (not one of its items taken for it)
-            return _finished_items(answer) or whole
-    return whole
+            finished = _finished_items(answer)
+            if finished:
+                return finished
+    return _whole_json(answer)
 
 
 def _finished_items(answer: str) -> dict | None:
@@ -235,7 +236,7 @@ class Drafter:
             # One request per part of the talk: asked for three points over eight sentences, the
             # small model wrote them about the first three sentences, whatever the prompt said.
             for part in parts_of(len(context), limit):
-                found = self._model_points(person, label, context, languages, 1, shown=part)
+                found = self._model_point(person, label, context, languages, part)
                 if render is not None:
                     self._fill_from_renderings(found, context, render)
                 for language in languages:
@@ -258,23 +259,21 @@ class Drafter:
             if not claims and cited:
                 found[language] = [c for c in render(cited, language) if c.origin.startswith("translation:")]
 
-    def _model_points(self, person: str, label: str, context: list[Sentence], languages: list[str],
-                      limit: int, shown: list[int] | None = None) -> dict[str, list[Claim]]:
-        """Up to ``limit`` points from the sentences ``shown`` (numbered as in the whole context,
-        so a point may cite any sentence of the speaker's context)."""
-        shown = list(range(len(context))) if shown is None else shown
+    def _model_point(self, person: str, label: str, context: list[Sentence], languages: list[str],
+                     shown: list[int]) -> dict[str, list[Claim]]:
+        """The key point of the sentences ``shown``, in each language (numbered as in the whole
+        context, so a point may cite any sentence of the speaker's context)."""
         numbered = "\n".join(f"[{i + 1}] {context[i].text}" for i in shown)
         fields = ", ".join(f'"{lang}": "..."' for lang in languages)
         names = " and ".join(f"{LANGUAGE_NAMES[lang]} (\"{lang}\")" for lang in languages)
         terms = self.term_hints([context[i] for i in shown], languages)
-        asked = ("the key point these sentences make together" if limit == 1 and len(shown) > 1 else
-                 "the key point" if limit == 1 else f"up to {limit} different key points")
+        asked = "the key point these sentences make together" if len(shown) > 1 else "the key point"
         task = (f"Sentences said by {label}:\n{numbered}\n\n"
                 + (f"Event terms, to be written this way: {terms}.\n\n" if terms else "")
                 + f"Write {asked}, each in {names}: one short sentence of what was said, without the "
                 f"speaker's name, citing the numbers of the sentences it rests on. "
                 f'Answer as {{"points": [{{{fields}, "cite": [1]}}]}}.')
-        schema = points_schema(languages, limit)
+        schema = points_schema(languages, 1)
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}]
         kept: dict[str, list[Claim]] = {lang: [] for lang in languages}
         for attempt in range(self.settings.retries + 1):
@@ -289,8 +288,7 @@ class Drafter:
                     continue
                 for language in languages:
                     claim, reason = self._checked_point(item, language, person, context, first=attempt == 0)
-                    if claim is not None and len(kept[language]) < limit and \
-                            not any(c.text == claim.text for c in kept[language]):
+                    if claim is not None and not kept[language]:
                         kept[language].append(claim)
                     elif reason:
                         reasons.append(reason)
@@ -303,7 +301,7 @@ class Drafter:
             messages = messages + [{"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)},
                                    {"role": "user", "content": "These points were rejected: " + "; ".join(reasons)
                                     + ". Write them again using only what the sentences say."}]
-        return {lang: claims[:limit] for lang, claims in kept.items()}
+        return kept
 
     def _checked_point(self, item: dict, language: str, person: str, context: list[Sentence],
                        first: bool) -> tuple[Claim | None, str | None]:
