@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,7 +237,8 @@ class Drafter:
             # One request per part of the talk: asked for three points over eight sentences, the
             # small model wrote them about the first three sentences, whatever the prompt said.
             for part in parts_of(len(context), limit):
-                found = self._model_point(person, label, context, languages, part)
+                writing = self.writing_languages([context[i] for i in part], languages, render)
+                found = {lang: [] for lang in languages} | self._model_point(person, label, context, writing, part)
                 if render is not None:
                     self._fill_from_renderings(found, context, render)
                 for language in languages:
@@ -247,6 +249,14 @@ class Drafter:
             if not claims:
                 drafted[language] = self.extractive(person, context[:limit], language)
         return drafted
+
+    def writing_languages(self, shown: list[Sentence], languages: list[str], render) -> list[str]:
+        """The languages a part's point is written in: every report language, or (``spoken``, with
+        renderings to fill the others) the one most of the part was said in."""
+        if self.settings.points_written_in == "both" or render is None:
+            return languages
+        said = Counter(s.language for s in shown if s.language in languages)
+        return [said.most_common(1)[0][0]] if said else languages
 
     def _fill_from_renderings(self, found: dict[str, list[Claim]], context: list[Sentence], render) -> None:
         """A language whose point failed (the small model often copies a Japanese sentence into the
@@ -265,12 +275,13 @@ class Drafter:
         context, so a point may cite any sentence of the speaker's context)."""
         numbered = "\n".join(f"[{i + 1}] {context[i].text}" for i in shown)
         fields = ", ".join(f'"{lang}": "..."' for lang in languages)
-        names = " and ".join(f"{LANGUAGE_NAMES[lang]} (\"{lang}\")" for lang in languages)
+        names = ("each in " if len(languages) > 1 else "in ") + " and ".join(
+            f"{LANGUAGE_NAMES[lang]} (\"{lang}\")" for lang in languages)
         terms = self.term_hints([context[i] for i in shown], languages)
         asked = "the key point these sentences make together" if len(shown) > 1 else "the key point"
         task = (f"Sentences said by {label}:\n{numbered}\n\n"
                 + (f"Event terms, to be written this way: {terms}.\n\n" if terms else "")
-                + f"Write {asked}, each in {names}: one short sentence of what was said, without the "
+                + f"Write {asked}, {names}: one short sentence of what was said, without the "
                 f"speaker's name, citing the numbers of the sentences it rests on. "
                 f'Answer as {{"points": [{{{fields}, "cite": [1]}}]}}.')
         schema = points_schema(languages, 1)

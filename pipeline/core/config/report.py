@@ -17,6 +17,11 @@ class ReportSettings(Strict):
     # translates English speakers' points); "translate" translates the English draft.
     # Measured on the demo: see docs/report.md.
     japanese_from: Literal["source", "translate"] = "source"
+    # The languages a part's request writes its key point in. "both": every report language at
+    # once; "spoken": only the language the part was spoken in, the other language getting the
+    # translate stage's rendering of the sentences the point cites (labelled machine
+    # translation). "spoken" asks the model for about half the tokens (docs/report.md).
+    points_written_in: Literal["both", "spoken"] = "both"
     # Key points per speaker and per session part, at most.
     max_points_per_speaker: int = Field(default=3, ge=1, le=8)
     # Bounded context of one map step: the speaker's most central sentences (at most this many,
