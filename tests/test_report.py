@@ -372,7 +372,8 @@ def test_the_events_terms_said_in_a_part_are_given_to_the_model_with_their_rende
     glossary = [{"en": "export control", "ja": "輸出管理"}, {"en": "research security", "ja": "研究セキュリティ"},
                 {"en": "deemed export", "ja": "みなし輸出"}]
     config = config.model_copy(update={"event": config.event.model_copy(update={
-        "glossary": [Term.model_validate(t) for t in glossary]})})
+        "glossary": [Term.model_validate(t) for t in glossary]}),
+        "report": config.report.model_copy(update={"points_written_in": "both"})})
     llm = FakeLLM()
     run(config, llm)
     mori = next(c for c in llm.calls if "Sentences said by" in c and "輸出管理の担当者" in c)
@@ -380,6 +381,30 @@ def test_the_events_terms_said_in_a_part_are_given_to_the_model_with_their_rende
     # Each part hears only the terms said in its own sentences (English or Japanese form).
     assert "export control = 輸出管理" in mori and "research security" not in mori
     assert "research security = 研究セキュリティ" in lee and "deemed export" not in lee
+
+
+def test_a_point_is_written_in_the_language_spoken_and_rendered_into_the_other(config):
+    renderings = {"seg-00006": {"en": {"text": "Many universities have only one or two export control staff.",
+                                       "source": "machine", "status": "ok"}},
+                  "seg-00002": {"ja": {"text": "開かれた科学は無防備であってはならないため、研究セキュリティは重要だ。",
+                                       "source": "machine", "status": "ok"}}}
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
+    llm = FakeLLM()
+    report, _ = build(config.model_copy(update={"report": settings}), transcript(), {"segments": renderings},
+                      llm=llm, embedder=FakeEmbedder())
+    asked = [c for c in llm.calls if "Sentences said by" in c]
+    mori = next(c for c in asked if "輸出管理の担当者" in c)
+    lee = next(c for c in asked if "open science" in c)
+    # Each request asks for one language only: the one its sentences were said in.
+    assert '"ja": "..."' in mori and '"en": "..."' not in mori
+    assert '"en": "..."' in lee and '"ja": "..."' not in lee
+    parts = {(s["session"], p["person"]["id"]): p for s in report["sections"] for p in s.get("parts", [])}
+    mori_en = parts[("panel", "mori")]["points"]["en"]
+    lee_ja = parts[("opening", "lee")]["points"]["ja"]
+    assert {"text": renderings["seg-00006"]["en"]["text"], "origin": "translation:machine"}.items() <= mori_en[0].items()
+    assert any(c["text"] == renderings["seg-00002"]["ja"]["text"] and c["origin"] == "translation:machine"
+               for c in lee_ja)
+    assert all(c["origin"] != "llm" for c in mori_en + lee_ja)  # the model wrote no point across languages
 
 
 def test_the_context_is_cut_into_one_part_per_point_so_the_points_cover_the_whole_talk():
@@ -422,7 +447,7 @@ def test_a_point_that_failed_in_one_language_gets_the_known_rendering_of_what_th
     rendering = {"ja": {"text": "当大学はすべてのスポンサーを三つの制限リストと照合しています。", "source": "machine",
                         "status": "ok"}}
     # Similarity off (the fake embedder cannot compare languages): only the copy fails.
-    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999, "points_written_in": "both"})
     report, counters = build(config.model_copy(update={"report": settings}), transcript(),
                              {"segments": {"seg-00003": rendering}}, llm=CopyingLLM(), embedder=FakeEmbedder())
     assert any("not written in ja" in f for f in counters["failure_examples"])

@@ -21,7 +21,7 @@ class ReportSettings(Strict):
     # once; "spoken": only the language the part was spoken in, the other language getting the
     # translate stage's rendering of the sentences the point cites (labelled machine
     # translation). "spoken" asks the model for about half the tokens (docs/report.md).
-    points_written_in: Literal["both", "spoken"] = "both"
+    points_written_in: Literal["both", "spoken"] = "spoken"
     # Key points per speaker and per session part, at most.
     max_points_per_speaker: int = Field(default=3, ge=1, le=8)
     # Bounded context of one map step: the speaker's most central sentences (at most this many,
