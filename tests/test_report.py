@@ -386,7 +386,10 @@ def test_the_events_terms_said_in_a_part_are_given_to_the_model_with_their_rende
 def test_a_point_is_written_in_the_language_spoken_and_rendered_into_the_other(config):
     renderings = {"seg-00006": {"en": {"text": "Many universities have only one or two export control staff.",
                                        "source": "machine", "status": "ok"}},
+                  "seg-00007": {"en": {"text": "Training specialists is urgent.", "source": "machine", "status": "ok"}},
                   "seg-00002": {"ja": {"text": "開かれた科学は無防備であってはならないため、研究セキュリティは重要だ。",
+                                       "source": "machine", "status": "ok"}},
+                  "seg-00003": {"ja": {"text": "当大学はすべてのスポンサーを三つの制限リストと照合しています。",
                                        "source": "machine", "status": "ok"}}}
     settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
     llm = FakeLLM()
@@ -405,6 +408,11 @@ def test_a_point_is_written_in_the_language_spoken_and_rendered_into_the_other(c
     assert any(c["text"] == renderings["seg-00002"]["ja"]["text"] and c["origin"] == "translation:machine"
                for c in lee_ja)
     assert all(c["origin"] != "llm" for c in mori_en + lee_ja)  # the model wrote no point across languages
+    # Before the translate stage has run there is nothing to render from: both languages are asked for.
+    llm = FakeLLM()
+    build(config.model_copy(update={"report": settings}), transcript(), llm=llm, embedder=FakeEmbedder())
+    mori = next(c for c in llm.calls if "Sentences said by" in c and "輸出管理の担当者" in c)
+    assert '"en": "..."' in mori and '"ja": "..."' in mori
 
 
 def test_the_context_is_cut_into_one_part_per_point_so_the_points_cover_the_whole_talk():

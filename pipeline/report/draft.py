@@ -251,12 +251,19 @@ class Drafter:
         return drafted
 
     def writing_languages(self, shown: list[Sentence], languages: list[str], render) -> list[str]:
-        """The languages a part's point is written in: every report language, or (``spoken``, with
-        renderings to fill the others) the one most of the part was said in."""
+        """The languages a part's point is written in: every report language, or (``spoken``, where
+        the translate stage rendered the part into the others) the one most of it was said in."""
         if self.settings.points_written_in == "both" or render is None:
             return languages
         said = Counter(s.language for s in shown if s.language in languages)
-        return [said.most_common(1)[0][0]] if said else languages
+        if not said:
+            return languages
+        spoken = said.most_common(1)[0][0]
+        # Only where the translate stage rendered these sentences (a report drafted before the
+        # translate stage ran writes every language itself, rather than leave one pending).
+        rendered = all(c.origin.startswith("translation:") for language in languages if language != spoken
+                       for c in render(shown, language))
+        return [spoken] if rendered else languages
 
     def _fill_from_renderings(self, found: dict[str, list[Claim]], context: list[Sentence], render) -> None:
         """A language whose point failed (the small model often copies a Japanese sentence into the
