@@ -225,11 +225,11 @@ class Drafter:
     def points(self, person: str, label: str, sentences: list[Sentence], languages: list[str],
                render=None) -> dict[str, list[Claim]]:
         """Up to ``max_points_per_speaker`` checked key points of one person in one session, in each
-        language, one request per part of the talk: the same point in every language, each written
-        from the source sentences. Where a part's point survives in one language only, ``render``
-        (sentences, language -> claims: known renderings only) gives the other language the cited
-        sentences as rendered. A language left without any point gets the extractive draft (see
-        compose)."""
+        language, one request per part of the talk, written in the languages ``writing_languages``
+        picks (the one spoken, or every one). Where a part's point exists in one language only,
+        ``render`` (sentences, language -> claims: known renderings only) gives the other language
+        the cited sentences as rendered. A language left without any point gets the extractive
+        draft (see compose)."""
         limit = self.settings.max_points_per_speaker
         context = bounded(sentences, self.settings.max_context_chars)
         drafted: dict[str, list[Claim]] = {lang: [] for lang in languages}

@@ -13,8 +13,9 @@ class ReportSettings(Strict):
     # "llm": the LLM layer (``llm:`` section) drafts key points and translations, checked and
     # backed by the extractive draft; "extractive": no model at all (central sentences only).
     engine: Literal["llm", "extractive"] = "llm"
-    # How the Japanese draft is written: "source" drafts it from the Japanese transcript (and
-    # translates English speakers' points); "translate" translates the English draft.
+    # How the Japanese draft is written: "source" drafts it from the Japanese transcript (English
+    # speakers' points reach Japanese as ``points_written_in`` says); "translate" translates the
+    # English draft.
     # Measured on the demo: see docs/report.md.
     japanese_from: Literal["source", "translate"] = "source"
     # The languages a part's request writes its key point in. "both": every report language at
