@@ -206,6 +206,7 @@ def test_numbers_and_proper_nouns():
     assert numbers("In May, six of the twenty-one staff") == {5.0, 6.0, 21.0}
     assert numbers("one of the pillars") == set()
     assert proper_nouns("research with the G7 and Harvard", "en") == {"G7", "Harvard"}
+    assert proper_nouns("It praised the US Japan Alliance's strength", "en") == {"US", "Japan", "Alliance"}
     assert proper_nouns("ハーバード大学とG7", "ja") == {"ハーバード", "G7"}
 
 
@@ -383,15 +384,20 @@ def test_the_events_terms_said_in_a_part_are_given_to_the_model_with_their_rende
     assert "research security = 研究セキュリティ" in lee and "deemed export" not in lee
 
 
+RENDERINGS = {"seg-00006": {"en": {"text": "Many universities have only one or two export control staff.",
+                                 "source": "machine", "status": "ok"}},
+              "seg-00007": {"en": {"text": "Training specialists is urgent.", "source": "machine", "status": "ok"}},
+              "seg-00002": {"ja": {"text": "開かれた科学は無防備であってはならないため、研究セキュリティは重要だ。",
+                                 "source": "machine", "status": "ok"}},
+              "seg-00003": {"ja": {"text": "当大学はすべてのスポンサーを三つの制限リストと照合しています。",
+                                 "source": "machine", "status": "ok"}}}
+
+
 def test_a_point_is_written_in_the_language_spoken_and_rendered_into_the_other(config):
-    renderings = {"seg-00006": {"en": {"text": "Many universities have only one or two export control staff.",
-                                       "source": "machine", "status": "ok"}},
-                  "seg-00007": {"en": {"text": "Training specialists is urgent.", "source": "machine", "status": "ok"}},
-                  "seg-00002": {"ja": {"text": "開かれた科学は無防備であってはならないため、研究セキュリティは重要だ。",
-                                       "source": "machine", "status": "ok"}},
-                  "seg-00003": {"ja": {"text": "当大学はすべてのスポンサーを三つの制限リストと照合しています。",
-                                       "source": "machine", "status": "ok"}}}
-    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
+    renderings = RENDERINGS
+    # Every part here is one sentence: "drafted" asks the model for its point all the same.
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999,
+                                                "one_sentence_parts": "drafted"})
     llm = FakeLLM()
     report, _ = build(config.model_copy(update={"report": settings}), transcript(), {"segments": renderings},
                       llm=llm, embedder=FakeEmbedder())
@@ -413,6 +419,30 @@ def test_a_point_is_written_in_the_language_spoken_and_rendered_into_the_other(c
     build(config.model_copy(update={"report": settings}), transcript(), llm=llm, embedder=FakeEmbedder())
     mori = next(c for c in llm.calls if "Sentences said by" in c and "輸出管理の担当者" in c)
     assert '"en": "..."' in mori and '"ja": "..."' in mori
+
+
+def test_a_one_sentence_part_is_reported_as_said_without_a_request(config):
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999})
+    llm = FakeLLM()
+    report, _ = build(config.model_copy(update={"report": settings}), transcript(), {"segments": RENDERINGS},
+                      llm=llm, embedder=FakeEmbedder())
+    # Every part is one sentence; those with a rendering into the other language are not sent
+    # to the model, the one without (Lee's panel sentence) is, written in both languages.
+    asked = [c for c in llm.calls if "Sentences said by" in c]
+    assert len(asked) == 1 and "team of six" in asked[0] and '"ja": "..."' in asked[0]
+    parts = {(s["session"], p["person"]["id"]): p for s in report["sections"] for p in s.get("parts", [])}
+    mori = parts[("panel", "mori")]
+    assert [(c["text"], c["origin"]) for c in mori["points"]["ja"]] == [
+        ("輸出管理の担当者は一人か二人という大学が多いです。", "extractive"), ("専門人材の育成が急務です。", "extractive")]
+    assert [(c["text"], c["origin"]) for c in mori["points"]["en"]] == [
+        (RENDERINGS["seg-00006"]["en"]["text"], "translation:machine"),
+        (RENDERINGS["seg-00007"]["en"]["text"], "translation:machine")]
+    # Both sentences are already reported as said: no quote repeats one.
+    assert mori.get("quote") is None
+    # Without a rendering of the other language (before the translate stage) the model still drafts both.
+    llm = FakeLLM()
+    build(config.model_copy(update={"report": settings}), transcript(), llm=llm, embedder=FakeEmbedder())
+    assert any("輸出管理の担当者" in c for c in llm.calls if "Sentences said by" in c)
 
 
 def test_the_context_is_cut_into_one_part_per_point_so_the_points_cover_the_whole_talk():

@@ -237,8 +237,13 @@ class Drafter:
             # One request per part of the talk: asked for three points over eight sentences, the
             # small model wrote them about the first three sentences, whatever the prompt said.
             for part in parts_of(len(context), limit):
-                writing = self.writing_languages([context[i] for i in part], languages, render)
-                found = {lang: [] for lang in languages} | self._model_point(person, label, context, writing, part)
+                shown = [context[i] for i in part]
+                writing = self.writing_languages(shown, languages, render)
+                found = {lang: [] for lang in languages}
+                if self._quoted_as_said(shown, writing, languages):
+                    found[writing[0]] = self.extractive(person, shown, writing[0])
+                else:
+                    found |= self._model_point(person, label, context, writing, part)
                 if render is not None:
                     self._fill_from_renderings(found, context, render)
                 for language in languages:
@@ -265,10 +270,18 @@ class Drafter:
                        for c in render(shown, language))
         return [spoken] if rendered else languages
 
+    def _quoted_as_said(self, shown: list[Sentence], writing: list[str], languages: list[str]) -> bool:
+        """Whether a part is reported as its own sentence rather than drafted: one sentence, written
+        only in the language it was said in while the other report languages get its rendering.
+        Asked for the key point of one sentence, the small model copies it or drops its lead-in;
+        the speaker's own words cost no request and need no check."""
+        return (self.settings.one_sentence_parts == "quoted" and len(shown) == 1
+                and writing == [shown[0].language] and len(languages) > 1)
+
     def _fill_from_renderings(self, found: dict[str, list[Claim]], context: list[Sentence], render) -> None:
         """A language whose point failed (the small model often copies a Japanese sentence into the
         English field) gets the known rendering of the sentences the surviving point cites."""
-        written = [c for claims in found.values() for c in claims if c.origin == "llm"]
+        written = [c for claims in found.values() for c in claims if c.origin in ("llm", "extractive")]
         if not written:
             return
         cited = [s for s in context if any(i in written[0].cites for i in s.segments)]

@@ -136,7 +136,7 @@ def proper_nouns(text: str, language: str) -> set[str]:
     for sentence in re.split(r"(?<=[.?!:;])\s+|^", text):
         words = re.findall(r"[A-Za-z][\w.&'-]*", sentence)
         for i, word in enumerate(words):
-            word = word.rstrip(".'")
+            word = re.sub(r"'s$", "", word).rstrip(".'")  # the Alliance's strength: the noun is Alliance
             if not word or not word[0].isupper() or word.lower() in _COMMON_CAPITALS:
                 continue
             if i == 0 and not (word.isupper() or any(c.isdigit() for c in word)):

@@ -25,7 +25,8 @@ _COURTESY = re.compile(
     r"(皆様、?)?(ありがとうございま(す|した)|おはようございます|こんにちは|よろしくお願いいたします)[。！]?)[.!。]?$",
     re.IGNORECASE)
 # "I am Iida from the Cabinet Secretariat." / "内閣府の有賀でございます。": who is speaking, not what.
-_SELF_INTRODUCTION = re.compile(r"でございます[。]?$|^[^、。]{1,12}です[。]?$|"
+# A short "…です。" names the speaker only without a particle of a predicate (専門人材の育成が急務です。 says something).
+_SELF_INTRODUCTION = re.compile(r"でございます[。]?$|^[^、。がをはにも]{1,12}です[。]?$|"
                                 r"^(thank you[.,!]?\s*)?(I'm|I am|my name is|this is)\b", re.IGNORECASE)
 RUN_GAP_S = 3.0  # a speaker's segments closer than this are read as one run of speech
 

@@ -161,7 +161,7 @@ def _overview(config: Config, source, composer: Composer, drafter: Drafter, sect
         for language in languages:
             claims = [Claim(c["text"], c["cites"], c["origin"]) for s in heard for p in s["parts"]
                       if p["person"]["role"] not in ("host", "moderator")
-                      for c in p["points"].get(language, []) if c["origin"] == "llm"]
+                      for c in p["points"].get(language, []) if c["origin"] in ("llm", "extractive")]
             section["sentences"][language] = [c.as_dict() for c in drafter.overview(claims, language)]
     if not source.segments:
         section["notes"].append({"en": "The transcript holds no speech by a named person of the agenda: there is "

@@ -23,6 +23,11 @@ class ReportSettings(Strict):
     # translate stage's rendering of the sentences the point cites (labelled machine
     # translation). "spoken" asks the model for about half the tokens (docs/report.md).
     points_written_in: Literal["both", "spoken"] = "spoken"
+    # A part of one sentence written in the language it was spoken in: "quoted" reports the
+    # sentence itself, as said, without a request; "drafted" asks the model for its key point,
+    # which on the demo was the sentence copied (13 of 20) or the sentence less its lead-in
+    # (docs/report.md, fifth pass).
+    one_sentence_parts: Literal["quoted", "drafted"] = "quoted"
     # Key points per speaker and per session part, at most.
     max_points_per_speaker: int = Field(default=3, ge=1, le=8)
     # Bounded context of one map step: the speaker's most central sentences (at most this many,
