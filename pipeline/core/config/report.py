@@ -25,7 +25,7 @@ class ReportSettings(Strict):
     points_written_in: Literal["both", "spoken"] = "spoken"
     # A part of one sentence written in the language it was spoken in: "quoted" reports the
     # sentence itself, as said, without a request; "drafted" asks the model for its key point,
-    # which on the demo was the sentence copied (13 of 20) or the sentence less its lead-in
+    # which on the demo was the sentence copied (14 of 20) or less its lead-in (3)
     # (docs/report.md, fifth pass).
     one_sentence_parts: Literal["quoted", "drafted"] = "quoted"
     # Key points per speaker and per session part, at most.
