@@ -34,6 +34,14 @@ def test_repetition_loops():
     assert guards.FLAG_REPEATS in guards.flags(_decoded("はいはいはいはいはい", end=5.0), "ja", GUARDS)
 
 
+def test_text_whose_words_fall_on_one_instant_is_dropped():
+    # Decoded past the audio it heard: every word timed at the window's end (test_ja_en, MKL kernels).
+    invented = _decoded("アップが使用したら、フレームアップを使用することができる", start=13.68, end=13.68)
+    assert guards.drop_reason(invented, GUARDS) == guards.DROP_NO_TIME
+    assert guards.drop_reason(_decoded("はい", start=5.0, end=5.0), GUARDS) is None  # a squeezed short word stays
+    assert guards.drop_reason(_decoded("ありがとうございました", start=14.41, end=14.75), GUARDS) is None
+
+
 def test_speaking_rate_flag():
     fast = _decoded("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen", end=1.0)
     assert guards.FLAG_RATE in guards.flags(fast, "en", GUARDS)

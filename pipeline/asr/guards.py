@@ -31,11 +31,17 @@ DROP_NO_SPEECH = "no_speech"
 DROP_LOOP = "repetition_loop"
 DROP_STOCK_PHRASE = "stock_phrase_on_weak_audio"
 DROP_PROMPT_ECHO = "prompt_echo_on_weak_audio"
+DROP_NO_TIME = "text_without_time"
 FLAG_REPEATS = "repeated_phrase"
 FLAG_RATE = "implausible_speaking_rate"
 FLAG_LOW_CONFIDENCE = "low_confidence"
 FLAG_UNSURE_PROMPT_WORD = "unsure_prompt_word"
-DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE, DROP_PROMPT_ECHO)
+DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE, DROP_PROMPT_ECHO, DROP_NO_TIME)
+# Text whose words all fall on one instant was decoded past the audio the model heard: its word
+# timestamps collapse onto the window's end (ReazonSpeech test_ja_en under MKL kernels: 36
+# invented characters at 13.68-13.68 s). A few characters may be squeezed; this many cannot be.
+NO_TIME_S = 0.05
+NO_TIME_MIN_CHARS = 4
 
 
 def normalise(text: str) -> str:
@@ -141,7 +147,15 @@ def drop_reason(segment: Decoded, settings: GuardSettings, prompt: str | None = 
         return DROP_PROMPT_ECHO
     if not normalise(segment.text):
         return DROP_NO_SPEECH
+    if _spoken_s(segment) < NO_TIME_S and len(normalise(segment.text).replace(" ", "")) >= NO_TIME_MIN_CHARS:
+        return DROP_NO_TIME
     return None
+
+
+def _spoken_s(segment: Decoded) -> float:
+    if segment.words:
+        return segment.words[-1].end_s - segment.words[0].start_s
+    return segment.end_s - segment.start_s
 
 
 def flags(segment: Decoded, language: str, settings: GuardSettings, prompt: str | None = None) -> list[str]:
