@@ -131,11 +131,12 @@ def unsure_prompt_words(segment: Decoded, prompt: str | None, settings: GuardSet
 
 
 def drop_reason(segment: Decoded, settings: GuardSettings, prompt: str | None = None) -> str | None:
+    text = normalise(segment.text)
     if segment.no_speech_prob > settings.no_speech_prob and segment.avg_logprob < settings.min_avg_logprob:
         return DROP_NO_SPEECH
     if segment.compression_ratio > settings.max_compression_ratio:
         return DROP_LOOP
-    if normalise(segment.text) in STOCK_PHRASES and (
+    if text in STOCK_PHRASES and (
         confidence(segment) < settings.stock_phrase_max_confidence or segment.no_speech_prob > settings.no_speech_prob / 2
     ):
         return DROP_STOCK_PHRASE
@@ -145,9 +146,9 @@ def drop_reason(segment: Decoded, settings: GuardSettings, prompt: str | None = 
         confidence(segment) < settings.prompt_echo_max_confidence or segment.no_speech_prob > settings.no_speech_prob / 2
     ):
         return DROP_PROMPT_ECHO
-    if not normalise(segment.text):
+    if not text:
         return DROP_NO_SPEECH
-    if _spoken_s(segment) < NO_TIME_S and len(normalise(segment.text).replace(" ", "")) >= NO_TIME_MIN_CHARS:
+    if _spoken_s(segment) < NO_TIME_S and len(text.replace(" ", "")) >= NO_TIME_MIN_CHARS:
         return DROP_NO_TIME
     return None
 
