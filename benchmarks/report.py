@@ -4,9 +4,12 @@
 
 OUT_DIR is a run of the demo symposium up to the review stage (reviewed.json), and up to the
 translate stage for the figures of a full run (translations.json is then read, as the stage does). The stage's work
-(drafting, checks, renderings) is timed on that transcript; then on a long transcript built from
-the demo truth's own utterances (each session's floor speech repeated, with fresh ids and times,
-until the recording lasts ``--minutes``), with the same agenda. Wall time and CPU time (user +
+(drafting, checks, renderings) is timed on that transcript; then on a long transcript with the
+same agenda, each session's speech repeated (fresh ids and times) until the recording lasts
+``--minutes``: by default the run's own reviewed segments with their renderings from
+translations.json (the default path: parts written in the language spoken), with
+``--long-from truth`` the demo truth's utterances without renderings (every part written in
+both languages). Wall time and CPU time (user +
 system of this process, a figure that does not depend on how busy the machine is) are reported,
 with the model's calls and tokens. Map steps see bounded context, so the number of model calls
 depends on the number of (session, speaker) parts, not on the length; what grows is embedding
@@ -60,6 +63,33 @@ def long_transcript(minutes: float) -> dict:
     return {"schema_version": schema_version("reviewed.json"), "duration_s": round(clock, 1),
             "languages": ["en", "ja"], "tracks": [], "segments": segments, "voices": {}, "people": {},
             "sessions": []}
+
+
+def long_from_run(out_dir: Path, minutes: float) -> tuple[dict, dict | None]:
+    """The run's reviewed transcript, each session's segments repeated until ``minutes``, and
+    the translate stage's renderings carried over to the copies (None without translations.json)."""
+    reviewed = read_json(out_dir / "reviewed.json")
+    path = out_dir / "translations.json"
+    renderings = read_json(path)["segments"] if path.is_file() else None
+    speech = [s for s in reviewed["segments"] if s.get("session")]
+    length_s = sum(s["end_s"] - s["start_s"] + 1.0 for s in speech)
+    repeats = max(1, int(minutes * 60 / length_s + 0.999))
+    segments, copied, clock = [], {}, 0.0
+    for session in dict.fromkeys(s["session"] for s in speech):
+        for _ in range(repeats):
+            fresh = {}
+            for segment in (s for s in speech if s["session"] == session):
+                fresh[segment["id"]] = f"seg-{len(segments) + 1:05d}"
+                duration = segment["end_s"] - segment["start_s"]
+                segments.append({**segment, "id": fresh[segment["id"]], "start_s": round(clock, 2),
+                                 "end_s": round(clock + duration, 2), "words": []})
+                clock += duration + 1.0
+            for old_id, new_id in fresh.items():
+                if renderings and old_id in renderings:
+                    copied[new_id] = {lang: {**r, "sentence": [fresh.get(i, i) for i in r.get("sentence", [])]}
+                                      for lang, r in renderings[old_id].items()}
+    transcript = {**reviewed, "duration_s": round(clock, 1), "segments": segments}
+    return transcript, ({"segments": copied} if renderings is not None else None)
 
 
 def timed(config, transcript: dict, engine: str, translations: dict | None = None) -> dict:
@@ -133,6 +163,8 @@ def main() -> None:
     parser.add_argument("--engine", choices=["llm", "extractive"], default="llm")
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--long-from", choices=["run", "truth"], default="run",
+                        help="the long transcript: OUT_DIR's segments and renderings, or the truth's utterances")
     parser.add_argument("--threads", type=int, default=None,
                         help="llm.threads (1 beats 2 on a crowded machine: llama.cpp threads spin-wait)")
     parser.add_argument("--json", type=Path)
@@ -155,7 +187,12 @@ def main() -> None:
                                 read_json(translations) if translations.is_file() else None)
         figures["demo"]["with_translations"] = translations.is_file()
         print("demo:", json.dumps(figures["demo"]), flush=True)
-    figures["long"] = timed(config, long_transcript(args.minutes), args.engine)
+    if args.long_from == "truth":
+        figures["long"] = timed(config, long_transcript(args.minutes), args.engine)
+    else:
+        transcript, translations = long_from_run(args.out_dir, args.minutes)
+        figures["long"] = timed(config, transcript, args.engine, translations)
+        figures["long"]["with_translations"] = translations is not None
     print(f"{args.minutes:.0f} min:", json.dumps(figures["long"]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -445,6 +445,34 @@ def test_a_one_sentence_part_is_reported_as_said_without_a_request(config):
     assert any("輸出管理の担当者" in c for c in llm.calls if "Sentences said by" in c)
 
 
+def test_a_japanese_part_of_several_sentences_is_reported_as_said_by_default(config):
+    # One point per speaker: Mori's two Japanese sentences make one part.
+    settings = config.report.model_copy(update={"min_support": 0.0, "support_rank": 999, "max_points_per_speaker": 1})
+
+    def mori_of(update: dict):
+        llm = FakeLLM()
+        report, _ = build(config.model_copy(update={"report": settings.model_copy(update=update)}), transcript(),
+                          {"segments": RENDERINGS}, llm=llm, embedder=FakeEmbedder())
+        part = next(p for s in report["sections"] for p in s.get("parts", []) if p["person"]["id"] == "mori")
+        asked = any("輸出管理の担当者" in c for c in llm.calls if "Sentences said by" in c)
+        return part, asked
+
+    mori, asked = mori_of({})
+    assert not asked
+    assert [(c["text"], c["origin"]) for c in mori["points"]["ja"]] == [
+        ("輸出管理の担当者は一人か二人という大学が多いです。", "extractive"), ("専門人材の育成が急務です。", "extractive")]
+    assert [c["origin"] for c in mori["points"]["en"]] == ["translation:machine", "translation:machine"]
+    assert mori["quote"] is None  # every point is the speaker's own words already
+    # At most ``quoted_sentences_per_part``: the most central one (the two are equally far from
+    # their centroid under the fake embedder; the longer wins).
+    mori, asked = mori_of({"quoted_sentences_per_part": 1})
+    assert not asked and [c["text"] for c in mori["points"]["ja"]] == ["輸出管理の担当者は一人か二人という大学が多いです。"]
+    assert [c["text"] for c in mori["points"]["en"]] == [RENDERINGS["seg-00006"]["en"]["text"]]
+    # For a model that summarises Japanese, the part is drafted.
+    mori, asked = mori_of({"quote_parts_in": []})
+    assert asked and any(c["origin"] == "llm" for c in mori["points"]["ja"])
+
+
 def test_the_context_is_cut_into_one_part_per_point_so_the_points_cover_the_whole_talk():
     from pipeline.report.draft import parts_of, points_schema
 

@@ -241,7 +241,7 @@ class Drafter:
                 writing = self.writing_languages(shown, languages, render)
                 found = {lang: [] for lang in languages}
                 if self._quoted_as_said(shown, writing, languages):
-                    found[writing[0]] = self.extractive(person, shown, writing[0])
+                    found[writing[0]] = self.extractive(person, self._said(shown, context), writing[0])
                 else:
                     found |= self._model_point(person, label, context, writing, part)
                 if render is not None:
@@ -271,12 +271,33 @@ class Drafter:
         return [spoken] if rendered else languages
 
     def _quoted_as_said(self, shown: list[Sentence], writing: list[str], languages: list[str]) -> bool:
-        """Whether a part is reported as its own sentence rather than drafted: one sentence, written
-        only in the language it was said in while the other report languages get its rendering.
-        Asked for the key point of one sentence, the small model copies it or drops its lead-in;
-        the speaker's own words cost no request and need no check."""
-        return (self.settings.one_sentence_parts == "quoted" and len(shown) == 1
-                and writing == [shown[0].language] and len(languages) > 1)
+        """Whether a part is reported as its own sentences rather than drafted: written only in the
+        language it was said in while the other report languages get its rendering, and either one
+        sentence or in a language of ``quote_parts_in``. Asked for the key point of such a part,
+        the small model copies its sentences or drops their lead-in; the speaker's own words cost
+        no request and need no check."""
+        if len(languages) < 2 or len(writing) != 1 or any(s.language != writing[0] for s in shown):
+            return False
+        if len(shown) == 1:
+            return self.settings.one_sentence_parts == "quoted"
+        return writing[0] in self.settings.quote_parts_in
+
+    def _said(self, shown: list[Sentence], context: list[Sentence]) -> list[Sentence]:
+        """The sentences of a part reported as said: its ``quoted_sentences_per_part`` most central
+        to the speaker's whole context (a misrecognised sentence rarely is), courtesies and
+        self-introductions left out unless nothing else was said, in time order."""
+        limit = self.settings.quoted_sentences_per_part
+        content = [s for s in shown if not s.courtesy] or list(shown)
+        if len(content) <= limit:
+            return content
+        embedder = self.checker.embedder
+        if embedder is None:
+            scores = np.array([len(s.text) for s in content], dtype=float)
+        else:
+            centroid = embedder.embed([s.text for s in context]).mean(axis=0)
+            scores = embedder.embed([s.text for s in content]) @ centroid + 0.02 * np.log1p(
+                [len(s.text) for s in content])
+        return [content[i] for i in sorted(np.argsort(-scores)[:limit])]
 
     def _fill_from_renderings(self, found: dict[str, list[Claim]], context: list[Sentence], render) -> None:
         """A language whose point failed (the small model often copies a Japanese sentence into the
@@ -284,7 +305,8 @@ class Drafter:
         written = [c for claims in found.values() for c in claims if c.origin in ("llm", "extractive")]
         if not written:
             return
-        cited = [s for s in context if any(i in written[0].cites for i in s.segments)]
+        # A drafted part has one point; a part reported as said, one claim per sentence.
+        cited = [s for s in context if any(i in claim.cites for claim in written for i in s.segments)]
         for language, claims in found.items():
             if not claims and cited:
                 found[language] = [c for c in render(cited, language) if c.origin.startswith("translation:")]
