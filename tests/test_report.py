@@ -524,3 +524,19 @@ def test_a_point_that_failed_in_one_language_gets_the_known_rendering_of_what_th
     assert any(c["origin"] == "llm" for c in japanese)
     assert any(c["text"] == rendering["ja"]["text"] and c["origin"] == "translation:machine" for c in japanese)
     assert not any("screens" in c["text"] for c in japanese)  # the copied English never stands as Japanese
+
+
+def test_a_clause_the_recogniser_closed_too_early_is_one_sentence_with_the_next():
+    from pipeline.report.source import split_run
+
+    def segment(k, text, language="ja"):
+        return {"id": f"seg-{k}", "start_s": 2.0 * k, "end_s": 2.0 * k + 1.5, "language": language, "text": text,
+                "speaker": "mori", "session": "panel"}
+
+    cut = split_run([segment(1, "国内の居住者であっても。"), segment(2, "外国の強い影響下にある場合は、管理の対象になります。"),
+                     segment(3, "大学は確認しなければなりませんが。担当者は一人か二人です。"), segment(4, "以上です。")])
+    assert [(s.text, s.segments) for s in cut] == [
+        ("国内の居住者であっても。外国の強い影響下にある場合は、管理の対象になります。", ("seg-1", "seg-2")),
+        ("大学は確認しなければなりませんが。担当者は一人か二人です。", ("seg-3",)), ("以上です。", ("seg-4",))]
+    english = split_run([segment(1, "We screen them, but. It is hard.", "en")])
+    assert [s.text for s in english] == ["We screen them, but.", "It is hard."]

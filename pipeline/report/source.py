@@ -28,6 +28,9 @@ _COURTESY = re.compile(
 # A short "…です。" names the speaker only without a particle of a predicate (専門人材の育成が急務です。 says something).
 _SELF_INTRODUCTION = re.compile(r"でございます[。]?$|^[^、。がをはにも]{1,12}です[。]?$|"
                                 r"^(thank you[.,!]?\s*)?(I'm|I am|my name is|this is)\b", re.IGNORECASE)
+# A Japanese "sentence" that ends in a conjunctive form (…であっても。 …なりませんが。 …ので。) is a
+# clause the recogniser closed too early: it is read as one sentence with the clause after it.
+_JA_CONTINUES = re.compile(r"(ても|でも|ので|けれども|けれど|けど|が|て|ば|たら|ながら)[。、]?$")
 RUN_GAP_S = 3.0  # a speaker's segments closer than this are read as one run of speech
 
 
@@ -137,14 +140,20 @@ def split_run(run: list[dict]) -> list[Sentence]:
         spans.append((start, start + len(piece), segment))
         offset = start + len(piece)
     pattern = _JA_END if language == "ja" else _EN_END
-    sentences, offset = [], 0
+    bounds, offset = [], 0  # each sentence's character span in the joined text
     for part in pattern.split(text):
         stripped = part.strip()
         if not stripped:
             continue
         begin = text.index(stripped, offset)
-        end = begin + len(stripped)
-        offset = end
+        offset = begin + len(stripped)
+        if bounds and language == "ja" and _JA_CONTINUES.search(text[bounds[-1][0]:bounds[-1][1]]):
+            bounds[-1] = (bounds[-1][0], offset)
+        else:
+            bounds.append((begin, offset))
+    sentences = []
+    for begin, end in bounds:
+        stripped = text[begin:end]
         cited = [seg for a, b, seg in spans if a < end and b > begin]
         sentences.append(Sentence(tuple(s["id"] for s in cited), stripped, language, cited[0]["start_s"],
                                   cited[-1]["end_s"], cited[0].get("speaker"), cited[0].get("session")))
