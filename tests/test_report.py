@@ -540,3 +540,12 @@ def test_a_clause_the_recogniser_closed_too_early_is_one_sentence_with_the_next(
         ("大学は確認しなければなりませんが。担当者は一人か二人です。", ("seg-3",)), ("以上です。", ("seg-4",))]
     english = split_run([segment(1, "We screen them, but. It is hard.", "en")])
     assert [s.text for s in english] == ["We screen them, but.", "It is hard."]
+
+
+def test_the_overview_reads_points_from_every_part_of_the_event():
+    from pipeline.report.draft import Claim
+    from pipeline.report.stage import spread
+
+    parts = [[Claim(f"{p}{k}", [f"seg-{p}{k}"], "extractive") for k in range(n)] for p, n in zip("abc", (6, 1, 3))]
+    assert [c.text for c in spread(parts, 5)] == ["a0", "a1", "b0", "c0", "c1"]
+    assert len(spread(parts, 99)) == 10

@@ -429,7 +429,7 @@ class Drafter:
     def overview(self, claims: list[Claim], language: str, sentences: int = 2) -> list[Claim]:
         """A short overview from the sections' checked points (each overview sentence cites the
         segments of the points it rests on); the first points themselves when the model fails."""
-        pool = [c for c in claims if c.cites][:24]
+        pool = [c for c in claims if c.cites]
         if not pool:
             return []
         if self.llm is not None:

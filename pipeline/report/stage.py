@@ -159,10 +159,10 @@ def _overview(config: Config, source, composer: Composer, drafter: Drafter, sect
                                  "en": f"The symposium was held in {len(heard)} parts: " + "; ".join(names.get("en", [])) + ".",
                                  "ja": f"シンポジウムは{len(heard)}部で構成された：" + "、".join(names.get("ja", [])) + "。"}
         for language in languages:
-            claims = [Claim(c["text"], c["cites"], c["origin"]) for s in heard for p in s["parts"]
-                      if p["person"]["role"] not in ("host", "moderator")
-                      for c in p["points"].get(language, []) if c["origin"] in ("llm", "extractive")]
-            section["sentences"][language] = [c.as_dict() for c in drafter.overview(claims, language)]
+            by_part = [[Claim(c["text"], c["cites"], c["origin"]) for c in p["points"].get(language, [])
+                        if c["origin"] in ("llm", "extractive") and c["cites"]]
+                       for s in heard for p in s["parts"] if p["person"]["role"] not in ("host", "moderator")]
+            section["sentences"][language] = [c.as_dict() for c in drafter.overview(spread(by_part), language)]
     if not source.segments:
         section["notes"].append({"en": "The transcript holds no speech by a named person of the agenda: there is "
                                        "nothing to report yet.",
@@ -174,6 +174,22 @@ def _overview(config: Config, source, composer: Composer, drafter: Drafter, sect
     section = _with_edit(section, edit, old, section["input_hash"])
     status[section["status"]] = status.get(section["status"], 0) + 1
     return section
+
+
+# Points the overview is written from, at most.
+OVERVIEW_POINTS = 16
+
+
+def spread(by_part: list[list[Claim]], limit: int = OVERVIEW_POINTS) -> list[Claim]:
+    """At most ``limit`` points taken evenly from every part (each part's first point, then each
+    one's second, …), in the order of the event: the first points of the event alone left the
+    overview about its opening."""
+    chosen: set[int] = set()
+    for depth in range(max((len(p) for p in by_part), default=0)):
+        for claims in by_part:
+            if depth < len(claims) and len(chosen) < limit:
+                chosen.add(id(claims[depth]))
+    return [c for claims in by_part for c in claims if id(c) in chosen]
 
 
 def _cited_times(source, sections: list[dict]) -> dict:
