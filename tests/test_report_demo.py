@@ -30,19 +30,22 @@ def demo_report(demo_aligned, tmp_path_factory):
     return out
 
 
-def test_demo_report_meets_the_acceptance_figures(demo_report):
+def _checked_figures(out) -> dict:
+    """The report's figures, after the acceptance checks that hold on every path."""
     from pipeline.report.score import report_figures
 
-    truth = json.loads(DEMO_TRUTH.read_text(encoding="utf-8"))
-    figures = report_figures(demo_report, truth)
-    assert figures["report_citation_validity"] == 1.0
-    assert figures["report_quotes_verbatim"] == 1.0
-    assert figures["report_claim_support"] >= 0.95
+    figures = report_figures(out, json.loads(DEMO_TRUTH.read_text(encoding="utf-8")))
+    assert figures["report_citation_validity"] == 1.0 and figures["report_quotes_verbatim"] == 1.0
+    assert figures["report_claim_support"] >= 0.95 and figures["report_name_errors"] == 0
     assert figures["report_session_coverage"] == 1.0 and figures["report_people_coverage"] == 1.0
-    assert figures["report_name_errors"] == 0
+    return figures
+
+
+def test_demo_report_meets_the_acceptance_figures(demo_report):
+    figures = _checked_figures(demo_report)
     # This run has no translate stage, so every point is written in both languages (nothing to
     # render from). Measured 0.55 with the second-pass code; 10 points of margin for other CPUs'
-    # numerics. With the translate stage the demo measures 0.776 (docs/report.md, fourth pass).
+    # numerics. With the translate stage the demo measures 0.84 (docs/report.md, sixth pass).
     assert figures["report_key_point_recall"] >= 0.45
     for name in ("report.en.md", "report.ja.md", "report.en.html", "report.ja.html", "report.docx"):
         assert (demo_report / name).stat().st_size > 0
@@ -67,19 +70,15 @@ def demo_report_translated(demo_report, tmp_path_factory):
 
 
 def test_demo_report_after_the_translate_stage_meets_the_acceptance_figures(demo_report_translated):
-    from pipeline.report.score import report_figures
-
-    truth = json.loads(DEMO_TRUTH.read_text(encoding="utf-8"))
-    figures = report_figures(demo_report_translated, truth)
-    assert figures["report_citation_validity"] == 1.0 and figures["report_quotes_verbatim"] == 1.0
-    assert figures["report_claim_support"] >= 0.95 and figures["report_name_errors"] == 0
-    assert figures["report_session_coverage"] == 1.0 and figures["report_people_coverage"] == 1.0
-    # Measured 0.84 (docs/report.md, sixth pass); 10 points of margin for other CPUs' transcripts.
-    assert figures["report_key_point_recall"] >= 0.74
+    figures = _checked_figures(demo_report_translated)
+    # Measured 0.84 on the demo's earlier transcript (docs/report.md, sixth pass) and 0.81 on this
+    # test's own run; about 10 points of margin for other CPUs' transcripts.
+    assert figures["report_key_point_recall"] >= 0.72
     # Japanese parts and one-sentence parts are reported as said: the model writes the overview,
-    # and translates the Q&A's short lines (3 calls measured).
+    # translates the Q&A's short lines, and drafts the few parts left (3 and 6 calls measured;
+    # 19 when every Japanese part was drafted, 40 when one-sentence parts were too).
     report = json.loads((demo_report_translated / "report.json").read_text())
-    assert report["checks"]["llm"]["calls"] <= 8
+    assert report["checks"]["llm"]["calls"] <= 12
     origins = {c["origin"] for s in report["sections"] for p in s.get("parts", [])
                for claims in p["points"].values() for c in claims}
     assert "translation:machine" in origins and "extractive" in origins
