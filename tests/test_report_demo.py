@@ -78,7 +78,7 @@ def test_demo_report_after_the_translate_stage_meets_the_acceptance_figures(demo
     # translates the Q&A's short lines, and drafts the few parts left (3 and 6 calls measured;
     # 19 when every Japanese part was drafted, 40 when one-sentence parts were too).
     report = json.loads((demo_report_translated / "report.json").read_text())
-    assert report["checks"]["llm"]["calls"] <= 12
+    assert report["checks"]["llm"]["calls"] <= 14
     origins = {c["origin"] for s in report["sections"] for p in s.get("parts", [])
                for claims in p["points"].values() for c in claims}
     assert "translation:machine" in origins and "extractive" in origins
