@@ -36,6 +36,8 @@ class ReportSettings(Strict):
     # claim and merged two sentences into one neither made (docs/report.md, sixth pass). Empty
     # for a model that summarises Japanese.
     quote_parts_in: list[Literal["en", "ja"]] = ["ja"]
+    # One sentence per part left out the other half of the part: key-point recall 64 % on the
+    # demo against 84 % with two.
     quoted_sentences_per_part: int = Field(default=2, ge=1, le=8)
     # Key points per speaker and per session part, at most.
     max_points_per_speaker: int = Field(default=3, ge=1, le=8)
