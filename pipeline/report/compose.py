@@ -185,12 +185,12 @@ class Composer:
         # A quote gives the speaker's own words beside points the model wrote; where every point
         # is already the speaker's words (reported as said, or their rendering) it has no place:
         # what is left over is a misheard sentence or a fragment more often than a key one.
-        drafted = any(c["origin"] == "llm" for cs in part["points"].values() for c in cs)
+        model_wrote = any(c["origin"] == "llm" for cs in part["points"].values() for c in cs)
         # The quote comes from the few most central sentences, not from the whole context, and
         # not from a sentence a point already reports as said; thanks and greetings are no quote.
         as_said = {i for cs in part["points"].values() for c in cs if c["origin"] == "extractive" for i in c["cites"]}
         rest = [s for s in said if not as_said.intersection(s.segments) and not (as_said and s.courtesy)]
-        quote = None if not drafted or not rest else quote_of(central(rest, self.embedder, QUOTE_CANDIDATES),
+        quote = None if not model_wrote or not rest else quote_of(central(rest, self.embedder, QUOTE_CANDIDATES),
                                                               self.settings)
         if quote is not None:
             part["quote"] = self.quote(quote)

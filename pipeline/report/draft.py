@@ -89,8 +89,10 @@ class Tally:
         return {k: v for k, v in self.__dict__.items() if k != "failures"} | {"failure_examples": self.failures[:12]}
 
 
-def central(sentences: list[Sentence], embedder: Embedder | None, limit: int) -> list[Sentence]:
-    """The ``limit`` most central sentences (closest to the others on average), in time order.
+def central(sentences: list[Sentence], embedder: Embedder | None, limit: int,
+            around: list[Sentence] | None = None) -> list[Sentence]:
+    """The ``limit`` most central sentences (closest on average to the others, or to ``around``
+    when given), in time order.
 
     Courtesies (thanks, greetings) are left out unless nothing else was said; without an
     embedder, the longest sentences stand in for the most central.
@@ -102,7 +104,7 @@ def central(sentences: list[Sentence], embedder: Embedder | None, limit: int) ->
         scores = np.array([len(s.text) for s in content], dtype=float)
     else:
         vectors = embedder.embed([s.text for s in content])
-        centroid = vectors.mean(axis=0)
+        centroid = (embedder.embed([s.text for s in around]) if around else vectors).mean(axis=0)
         # Similarity to the centroid, lightly favouring sentences with substance (length).
         scores = vectors @ centroid + 0.02 * np.log1p([len(s.text) for s in content])
     chosen = sorted(np.argsort(-scores)[:limit])
@@ -286,18 +288,7 @@ class Drafter:
         """The sentences of a part reported as said: its ``quoted_sentences_per_part`` most central
         to the speaker's whole context (a misrecognised sentence rarely is), courtesies and
         self-introductions left out unless nothing else was said, in time order."""
-        limit = self.settings.quoted_sentences_per_part
-        content = [s for s in shown if not s.courtesy] or list(shown)
-        if len(content) <= limit:
-            return content
-        embedder = self.checker.embedder
-        if embedder is None:
-            scores = np.array([len(s.text) for s in content], dtype=float)
-        else:
-            centroid = embedder.embed([s.text for s in context]).mean(axis=0)
-            scores = embedder.embed([s.text for s in content]) @ centroid + 0.02 * np.log1p(
-                [len(s.text) for s in content])
-        return [content[i] for i in sorted(np.argsort(-scores)[:limit])]
+        return central(shown, self.checker.embedder, self.settings.quoted_sentences_per_part, around=context)
 
     def _fill_from_renderings(self, found: dict[str, list[Claim]], context: list[Sentence], render) -> None:
         """A language whose point failed (the small model often copies a Japanese sentence into the
