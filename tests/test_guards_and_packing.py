@@ -155,6 +155,35 @@ def test_a_short_unsure_fragment_takes_the_language_around_it():
     assert settle_short_fragments(far, 2.0, 0.9, 1.5)[1].language == "en"
 
 
+class _RunnerUpEngine:
+    """Reads any audio in the runner-up language at the given word probability."""
+
+    def __init__(self, probability):
+        self.probability = probability
+
+    def decode(self, samples, language, prompt):
+        return [_decoded("まとまと", 0.1, 1.8, prob=self.probability)]
+
+
+def test_the_runner_up_language_wins_a_retry_only_with_a_confident_reading(tmp_path):
+    from pipeline.asr.rounds import second_guess
+    from pipeline.asr.transcribe import new_counters
+
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.full(16000 * 2, 0.1, dtype=np.float32), 16000)
+    unsure = SpeechSegment(0.0, 2.0, "en", 0.63, "ja")
+    weak_english = [_decoded("that matters", 0.1, 1.9, prob=0.3)]
+    settings = TranscribeSettings()
+    for runner_up_probability, kept in ((0.49, "en"), (0.6, "ja")):
+        counters = new_counters()
+        language, probability, _ = second_guess(_RunnerUpEngine(runner_up_probability), wav, unsure, "en",
+                                                weak_english, settings, counters)
+        assert counters["language_retries"] == 1
+        assert (language, probability) == (kept, 0.63 if kept == "en" else 0.37)
+    # Both below the guard's line: better than the first reading is not enough.
+    assert settings.guards.low_confidence == 0.5
+
+
 def test_same_language_neighbours_are_one_stretch():
     segments = [SpeechSegment(0, 4, "ja", 0.95), SpeechSegment(4.6, 9, "ja", 0.97), SpeechSegment(12, 14, "ja", 0.97)]
     assert [(s.start_s, s.end_s) for s in join_neighbours(segments, 0.9, 1.5, 30.0)] == [(0, 9), (12, 14)]
