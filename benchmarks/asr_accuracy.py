@@ -98,11 +98,10 @@ def reading_error_rate(reference: str, hypothesis: str) -> tuple[float, int, int
     """(rate, edits, reference length) over katakana readings (see the module's docstring)."""
     from pipeline.speakers.mentions import japanese_reading
 
-    ref = japanese_reading(_without_fillers(reference).replace(" ", ""))
-    hyp = japanese_reading(_without_fillers(hypothesis).replace(" ", ""))
-    edits = jiwer.process_characters(ref, hyp) if ref else None
-    count = edits.substitutions + edits.deletions + edits.insertions if edits else len(hyp)
-    return (count / len(ref) if ref else float(bool(hyp))), count, len(ref)
+    def read(text: str) -> str:
+        return japanese_reading(_without_fillers(text).replace(" ", ""))
+
+    return score("cer", read(reference), read(hypothesis))
 
 
 def join(texts: list[str], language: str) -> str:

@@ -61,17 +61,17 @@ def second_guess(engine: Engine, wav: Path, segment: SpeechSegment, language: st
 
     A confident language decision stands: decoding in the wrong language often yields a fluent
     translation that scores well, so the retry is only for segments whose language was unsure.
-    The runner-up wins only with a reading the guards would not flag as low confidence: two weak
-    readings say nothing about the language, and the identification still leans the first way
-    (demo symposium, 2 s of English read at 0.49 as 「まとまと、ビカオノブインレックスポーツ」).
+    The runner-up wins only with a mean word probability above the guards' low-confidence line
+    as well: two weak readings say nothing about the language, and the identification still
+    leans the first way (demo symposium, 2 s of English read at 0.49 as 「まとまと、ビカオノブインレックスポーツ」).
     """
     probability = segment.language_probability
     unsure = probability < settings.retry_if_language_probability_below
-    weak = _mean_confidence(readings) < settings.retry_other_language_below
-    if weak and unsure and segment.runner_up != language:
+    first = _mean_confidence(readings)
+    if first < settings.retry_other_language_below and unsure and segment.runner_up != language:
         counters["language_retries"] += 1
         alternative = decode_alone(engine, wav, segment, segment.runner_up, settings, prompts)
-        if _mean_confidence(alternative) > max(_mean_confidence(readings), settings.guards.low_confidence):
+        if _mean_confidence(alternative) > max(first, settings.guards.low_confidence):
             counters["language_switched_by_retry"] += 1
             return segment.runner_up, 1.0 - probability, alternative
     return language, probability, readings
