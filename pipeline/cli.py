@@ -10,7 +10,7 @@ from .evaluation import evaluate
 
 from .asr import models
 from .core.storage import write_json
-from .core.config import load_config
+from .core.config import DEFAULT_CONFIG, load_config
 from .core.errors import PipelineError
 from .core.runner import run_pipeline
 from .stages import STAGE_NAMES, STAGES
@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline's stages on a recording")
     run.add_argument("recording", type=Path, help="audio or video file (mp4, m4a, webm, mkv, mp3, wav, flac, ...)")
-    run.add_argument("--config", type=Path, required=True, help="event config, e.g. configs/demo.yaml")
+    run.add_argument("--config", type=Path, help="event config, e.g. configs/demo.yaml (default: a neutral English/Japanese "
+                     "event with no agenda)")
     run.add_argument("--out", type=Path, required=True, help="output folder")
     run.add_argument("--from", dest="from_stage", choices=STAGE_NAMES, help="first stage to run")
     run.add_argument("--to", dest="to_stage", choices=STAGE_NAMES, help="last stage to run")
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("stages", help="list the stages in order")
     commands.add_parser("prepare-models", help="join and convert the packaged model weights (done by bootstrap)")
     return parser
+
+
+def _default_config() -> Path:
+    print("no --config: a neutral event (English and Japanese, no agenda; voices stay \"Speaker N\"); "
+          "draft your event's config with `python -m pipeline agenda PAGE`", file=sys.stderr)
+    return DEFAULT_CONFIG
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             print_table(summary)
             return 0 if summary["counts"]["failed"] == 0 else 1
         elif args.command == "run":
-            config = load_config(args.config)
-            run_pipeline(args.recording, config, args.config, args.out, args.from_stage, args.to_stage, args.force)
+            config_path = args.config or _default_config()
+            config = load_config(config_path)
+            run_pipeline(args.recording, config, config_path, args.out, args.from_stage, args.to_stage, args.force)
     except PipelineError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

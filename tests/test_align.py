@@ -63,6 +63,20 @@ def test_handover_self_introduction_and_an_unknown_voice(tmp_path):
     assert result["segments"][4]["speaker_name"]["en"] == "Unknown speaker 1"
 
 
+def test_without_an_agenda_voices_are_speaker_n(tmp_path):
+    """The neutral default event lists no one: voices are "Speaker N", not "Unknown speaker N"."""
+    from pipeline.core.config import DEFAULT_CONFIG
+
+    event = load_config(DEFAULT_CONFIG).event
+    assert event.languages == ["en", "ja"] and not event.people and not event.sessions
+    segments = [_segment(1, 0, 5, "en", "Good morning."), _segment(2, 6, 9, "ja", "ありがとうございます。")]
+    transcript = {"duration_s": 10.0, "languages": ["en", "ja"], "segments": segments}
+    result = align.run(event, AlignSettings(), transcript,
+                       {"track": "floor", "turns": [_turn(0, 5, "spk00"), _turn(6, 9, "spk01")]}, tmp_path)
+    assert [s["speaker_name"] for s in result["segments"]] == [{"en": "Speaker 1", "ja": "話者1"},
+                                                                {"en": "Speaker 2", "ja": "話者2"}]
+
+
 def test_a_voice_without_evidence_is_not_forced_onto_a_name():
     evidence = {("spk00", "a"): align.Evidence(6.0), ("spk01", "a"): align.Evidence(0.2),
                 ("spk00", "b"): align.Evidence(-1.0), ("spk01", "b"): align.Evidence(-1.0)}

@@ -125,3 +125,15 @@ def test_killed_transcription_resumes_from_finished_chunks(tmp_path):
     assert_transcript_invariants(resumed)
     strip = lambda t: [(s["start_s"], s["language"], s["text"]) for s in t["segments"]]
     assert strip(resumed) == strip(uninterrupted)
+
+
+def test_a_run_without_config_uses_the_neutral_event_and_says_so(tmp_path, fake_models, capsys):
+    """A newcomer's first command names no config: the neutral English/Japanese event is used,
+    said in one line, and recorded in the manifest like any config."""
+    from pipeline.cli import main
+    from pipeline.core.config import DEFAULT_CONFIG
+
+    assert main(["run", str(fixture("whisper/jfk.flac")), "--out", str(tmp_path / "out"), "--to", "vad"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "no --config" in line]
+    assert len(said) == 1 and "English and Japanese" in said[0]
+    assert read_json(tmp_path / "out" / "manifest.json")["config"] == str(DEFAULT_CONFIG)

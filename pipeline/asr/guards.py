@@ -76,12 +76,23 @@ def longest_repeat_run(text: str, max_unit_chars: int = GuardSettings().max_repe
     return best
 
 
-def speaking_rate(segment: Decoded, language: str) -> float:
+def rate_of(text: str, language: str, start_s: float, end_s: float) -> float:
+    """Characters (Japanese) or words (other languages) per second of the span."""
     # Word timings squeeze short segments; below 1 s the measured rate means little.
-    duration = max(segment.end_s - segment.start_s, 1.0)
-    text = normalise(segment.text)
+    duration = max(end_s - start_s, 1.0)
+    text = normalise(text)
     units = len(text.replace(" ", "")) if language == "ja" else len(text.split())
     return units / duration
+
+
+def speaking_rate(segment: Decoded, language: str) -> float:
+    return rate_of(segment.text, language, segment.start_s, segment.end_s)
+
+
+def impossible_rate(text: str, language: str, start_s: float, end_s: float, settings: GuardSettings) -> bool:
+    """More characters or words than a person says in the span (the guards' bound per language)."""
+    limit = settings.max_chars_per_s_ja if language == "ja" else settings.max_words_per_s_en
+    return rate_of(text, language, start_s, end_s) > limit
 
 
 def prompt_echo(segment: Decoded, prompt: str | None) -> int:

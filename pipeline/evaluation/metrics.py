@@ -42,3 +42,34 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
     if not ref:
         return 0.0 if not hyp else 1.0
     return jiwer.cer(ref, hyp)
+
+
+# Fillers the ReazonSpeech references keep and Whisper never writes.
+FILLERS = {"mhm", "uh", "um", "hmm"}
+
+
+def scoring_units(text: str, unit: str) -> list[str]:
+    """The units a transcript is scored in: Japanese characters ("ja"), English words after
+    Whisper's English normaliser ("en", so "fifty three" and "53" agree), or both ("mixed")."""
+    words = [w for w in normalise(text).split() if w not in FILLERS]
+    if unit == "ja":
+        return list("".join(words))
+    if unit == "en":
+        from whisper.normalizers import EnglishTextNormalizer
+
+        return EnglishTextNormalizer()(" ".join(words)).split()
+    return tokens(" ".join(words))
+
+
+def inserted_units(reference: str, hypothesis: str, unit: str) -> dict:
+    """Units of the hypothesis beyond the reference (jiwer's alignment), with the error rate:
+    ``{"inserted", "edits", "length", "rate"}``. Insertions are what a transcript says that was
+    not said; substitutions are what it heard wrong."""
+    ref, hyp = scoring_units(reference, unit), scoring_units(hypothesis, unit)
+    if not ref:
+        return {"inserted": len(hyp), "edits": len(hyp), "length": 0, "rate": float(bool(hyp))}
+    if not hyp:
+        return {"inserted": 0, "edits": len(ref), "length": len(ref), "rate": 1.0}
+    result = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    edits = result.insertions + result.deletions + result.substitutions
+    return {"inserted": result.insertions, "edits": edits, "length": len(ref), "rate": round(edits / len(ref), 4)}

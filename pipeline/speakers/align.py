@@ -355,6 +355,14 @@ def _enrollment(event: Event, config_dir: Path, diarization: dict | None = None)
     return vectors
 
 
+def _unnamed_voice(number: int, agenda: bool) -> dict:
+    """The name of a voice no one was put on: "Unknown speaker N" against an agenda (someone
+    listed may be missing), plain "Speaker N" when the event lists no one to match."""
+    if agenda:
+        return {"name": {"en": f"Unknown speaker {number}", "ja": f"不明な話者{number}"}}
+    return {"name": {"en": f"Speaker {number}", "ja": f"話者{number}"}}
+
+
 def run(event: Event, settings: AlignSettings, transcript: dict, diarization: dict, config_dir: Path) -> dict:
     floor = sorted((s for s in transcript["segments"] if s["track"] == diarization["track"]),
                    key=lambda s: s["start_s"])
@@ -375,7 +383,7 @@ def run(event: Event, settings: AlignSettings, transcript: dict, diarization: di
         if person is None:
             unknown_count += 1
             person = f"unknown-{unknown_count}"
-            names[person] = {"name": {"en": f"Unknown speaker {unknown_count}", "ja": f"不明な話者{unknown_count}"}}
+            names[person] = _unnamed_voice(unknown_count, bool(event.people))
         voices[v] = {"person": person, "confidence": round(confidence, 3),
                      "evidence": evidence[(v, person)].notes if (v, person) in evidence else []}
     speaker_of = {s["id"]: voices[voice[s["id"]]]["person"] if voice[s["id"]] else None for s in floor}

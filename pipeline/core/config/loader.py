@@ -21,6 +21,10 @@ from .publish import PublishSettings
 from .report import ReportSettings
 
 
+# The neutral event (English and Japanese, no agenda) used when a run names no config.
+DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
+
+
 class Config(Strict):
     event: Event
     recording: Recording = Recording()
