@@ -132,11 +132,16 @@ def words_outside(segments: list[dict], speech: list[tuple[float, float]]) -> in
     return outside
 
 
-def event_config(scratch: Path, name: str) -> Path:
-    if CONFIGS[name] is not None:
+def event_config(scratch: Path, name: str, transcribe: str = "") -> Path:
+    """The config file for a column; ``transcribe`` (YAML flow) overrides transcribe settings."""
+    if CONFIGS[name] is None:
+        text = "event:\n  title: {en: neutral}\n  languages: [en, ja]\n"
+    elif not transcribe:
         return CONFIGS[name]
-    path = scratch / "neutral.yaml"
-    path.write_text("event:\n  title: {en: neutral}\n  languages: [en, ja]\n", encoding="utf-8")
+    else:
+        text = CONFIGS[name].read_text(encoding="utf-8")
+    path = scratch / f"{name}.yaml"
+    path.write_text(text + (f"\ntranscribe: {transcribe}\n" if transcribe else ""), encoding="utf-8")
     return path
 
 
@@ -172,6 +177,7 @@ def main() -> None:
     parser.add_argument("--no-plain", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--show", action="store_true", help="print our text per cell")
+    parser.add_argument("--transcribe", default="", help="transcribe settings for ours, as YAML flow: '{glossary_prompt: false}'")
     args = parser.parse_args()
     guards = GuardSettings()
     rows = []
@@ -186,7 +192,7 @@ def main() -> None:
                 plain = inserted_units(reference, joined(plain_segments), language)
                 plain.update(impossible=impossible(plain_segments, guards))
             for config in args.configs:
-                segments, counters = run_ours(FIXTURES / audio, event_config(scratch, config), scratch / f"{name}-{config}")
+                segments, counters = run_ours(FIXTURES / audio, event_config(scratch, config, args.transcribe), scratch / f"{name}-{config}")
                 ours = inserted_units(reference, joined(segments), language)
                 row = {"clip": name, "config": config, "unit": language, **{f"ours_{k}": v for k, v in ours.items()},
                        "ours_impossible": impossible(segments, guards), "segments": len(segments),
@@ -200,7 +206,7 @@ def main() -> None:
             speech = rttm_speech(rttm)
             plain_outside = None if args.no_plain else words_outside(run_plain(FIXTURES / audio, "en"), speech)
             for config in args.configs:
-                segments, counters = run_ours(FIXTURES / audio, event_config(scratch, config), scratch / f"{name}-{config}")
+                segments, counters = run_ours(FIXTURES / audio, event_config(scratch, config, args.transcribe), scratch / f"{name}-{config}")
                 row = {"clip": name, "config": config, "unit": "en", "ours_outside_speech": words_outside(segments, speech),
                        "plain_outside_speech": plain_outside, "ours_impossible": impossible(segments, guards),
                        "segments": len(segments), "text": joined(segments).strip()}
@@ -209,7 +215,7 @@ def main() -> None:
         for kind in [k for k in QUIET_CLIPS if wanted(k)]:
             audio = quiet_audio(kind, scratch / f"{kind}.wav")
             for config in args.configs:
-                segments, _ = run_ours(audio, event_config(scratch, config), scratch / f"{kind}-{config}")
+                segments, _ = run_ours(audio, event_config(scratch, config, args.transcribe), scratch / f"{kind}-{config}")
                 row = {"clip": kind, "config": config, "segments": len(segments), "text": joined(segments).strip()}
                 rows.append(row)
                 _print_row(row, args.show)

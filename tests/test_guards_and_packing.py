@@ -42,9 +42,11 @@ def test_text_whose_words_fall_on_one_instant_is_dropped():
     assert guards.drop_reason(_decoded("ありがとうございました", start=14.41, end=14.75), GUARDS) is None
 
 
-def test_speaking_rate_flag():
+def test_impossible_speaking_rate():
     fast = _decoded("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen", end=1.0)
-    assert guards.FLAG_RATE in guards.flags(fast, "en", GUARDS)
+    assert guards.impossible_rate(fast.text, "en", fast.start_s, fast.end_s, GUARDS)
+    # Below 1 s the span counts as 1 s: word timings squeeze short segments.
+    assert not guards.impossible_rate("ありがとうございます", "ja", 5.0, 5.4, GUARDS)
 
 
 def test_windows_hold_one_language_and_at_most_30_s():

@@ -132,7 +132,9 @@ def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
     engine = PromptRecordingEngine(" Tom Hines, Tomoo Shibano.")
     result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings, vocabulary, 100.0,
                               Corrector(vocabulary, settings))
-    assert engine.prompts[0].startswith("Tomoo Shibano, Tom Hines")
+    # A 4-s chunk is read without the prompt first; that reading names agenda people, so it is
+    # read again with the prompt.
+    assert engine.prompts[0] is None and engine.prompts[1].startswith("Tomoo Shibano, Tom Hines")
     assert result["segments"] == [] and result["counters"]["dropped_prompt_echo_on_weak_audio"] == 1
     assert 0 < result["counters"]["prompt_tokens_max"] <= 40
     engine = PromptRecordingEngine(" Welcome, Mr. Tom Heinz and Mr. Suares.")
@@ -141,6 +143,36 @@ def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
     assert engine.prompts[0] is None
     [segment] = result["segments"]
     assert "Suarez" in segment["text"] and result["counters"]["corrections"] == len(segment["corrections"]) >= 1
+
+
+def test_a_short_reading_that_names_no_one_is_not_given_the_agenda(tmp_path):
+    """Issue 23: a short clip with no agenda people in it is not given the agenda to recite."""
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.full(16000 * 4, 0.1, dtype=np.float32), 16000)
+    chunk = [{"start_s": 0.0, "end_s": 4.0}]
+    vocabulary = Vocabulary(EVENT)
+    settings = TranscribeSettings(prompt_max_tokens=40)
+    engine = PromptRecordingEngine(" The weather is fine today.")
+    result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings, vocabulary, 100.0,
+                              Corrector(vocabulary, settings))
+    assert engine.prompts == [None]
+    assert [s["text"] for s in result["segments"]] == ["The weather is fine today."]
+    assert result["counters"]["prompt_free_readings"] == 1 and result["counters"]["prompt_tokens_max"] == 0
+    # A near-miss of a name ("Suares" for Suarez) is a mention: the prompt is used.
+    engine = PromptRecordingEngine(" Thank you, Mr. Suares.")
+    transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings, vocabulary, 100.0, Corrector(vocabulary, settings))
+    assert engine.prompts[0] is None and engine.prompts[1].startswith("Tomoo Shibano")
+    # A long stretch is given the prompt at once.
+    engine = PromptRecordingEngine(" The weather is fine today.")
+    transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings.model_copy(update={"prompt_on_mention_below_s": 2}),
+                     vocabulary, 100.0, Corrector(vocabulary, settings))
+    assert engine.prompts[0].startswith("Tomoo Shibano")
+
+
+def test_a_name_is_found_as_a_word_not_inside_one():
+    vocabulary = Vocabulary(EVENT)
+    assert vocabulary.mentioned_in("Thank you, Mr. Hines.") and vocabulary.mentioned_in("柴野さん、お願いします")
+    assert not vocabulary.mentioned_in("These machines are fast.")
 
 
 def test_japanese_readings_off_by_a_long_vowel_or_first_kana_need_a_name_cue(corrector):

@@ -2,7 +2,8 @@
 
 Each check looks at one decoded segment and answers with a reason or None. The transcribe
 stage drops segments for the ``DROP_*`` reasons and flags them for the others, and counts
-both in the manifest so a reviewer can see how much was removed.
+both in the manifest so a reviewer can see how much was removed. Text at a rate no one speaks
+is never only flagged: ``recheck.py`` reads it again, cuts it to its speech, or drops it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ DROP_STOCK_PHRASE = "stock_phrase_on_weak_audio"
 DROP_PROMPT_ECHO = "prompt_echo_on_weak_audio"
 DROP_NO_TIME = "text_without_time"
 FLAG_REPEATS = "repeated_phrase"
-FLAG_RATE = "implausible_speaking_rate"
 FLAG_LOW_CONFIDENCE = "low_confidence"
 FLAG_UNSURE_PROMPT_WORD = "unsure_prompt_word"
 DROP_REASONS = (DROP_NO_SPEECH, DROP_LOOP, DROP_STOCK_PHRASE, DROP_PROMPT_ECHO, DROP_NO_TIME)
@@ -83,10 +83,6 @@ def rate_of(text: str, language: str, start_s: float, end_s: float) -> float:
     text = normalise(text)
     units = len(text.replace(" ", "")) if language == "ja" else len(text.split())
     return units / duration
-
-
-def speaking_rate(segment: Decoded, language: str) -> float:
-    return rate_of(segment.text, language, segment.start_s, segment.end_s)
 
 
 def impossible_rate(text: str, language: str, start_s: float, end_s: float, settings: GuardSettings) -> bool:
@@ -174,9 +170,6 @@ def flags(segment: Decoded, language: str, settings: GuardSettings, prompt: str 
     found = []
     if longest_repeat_run(segment.text, settings.max_repeat_unit_chars) >= settings.max_repeats:
         found.append(FLAG_REPEATS)
-    limit = settings.max_chars_per_s_ja if language == "ja" else settings.max_words_per_s_en
-    if speaking_rate(segment, language) > limit:
-        found.append(FLAG_RATE)
     if confidence(segment) < settings.low_confidence:
         found.append(FLAG_LOW_CONFIDENCE)
     if unsure_prompt_words(segment, prompt, settings):

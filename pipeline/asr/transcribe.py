@@ -13,7 +13,9 @@ Plan, for each track:
    again on its own — in its runner-up language when language identification was unsure — and
    the better reading is kept (``rounds.py``); every decoding gets a prompt built from the
    agenda and the glossary for that chunk and language (``vocabulary.py``);
-5. guards drop or flag invented text (text that only repeats the prompt included);
+5. guards drop or flag invented text (text that only repeats the prompt included); text at a
+   rate no one speaks, and weak text at the edge of speech, is read again without the prompt,
+   cut to the speech it lies in, or dropped (``recheck.py``);
 6. near-misses of agenda names and glossary terms are corrected, each change recorded in the
    segment (``correct.py``); each finished chunk is written to disk so a killed run resumes
    after the last finished chunk.
@@ -22,14 +24,15 @@ Plan, for each track:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import guards
+from . import guards, recheck
 from ..core.config import Config, TranscribeSettings
 from .correct import Corrector
 from .engines import Engine, load_engine
 from .packing import join_neighbours, one_language, pad_segments, settle_short_fragments, split_at_pauses
-from .rounds import Prompts, decode_segments, identify
+from .rounds import NO_PROMPTS, Prompts, decode_segments, identify
 from .results import Decoded, Word
 from .vocabulary import Vocabulary, count_tokens, fits_tokens
 from ..core.events import message, progress
@@ -71,22 +74,34 @@ def to_segment(decoded: Decoded, language: str, probability: float, track: str, 
 def new_counters() -> dict:
     counters = {"windows": 0, "one_language_chunks": 0, "segments_redecoded": 0, "language_retries": 0, "language_switched_by_retry": 0,
                 "fragments_settled": 0, "corrections": 0, "prompt_tokens_max": 0}
-    counters.update({f"dropped_{r}": 0 for r in guards.DROP_REASONS})
-    counters.update({f"flagged_{f}": 0 for f in (guards.FLAG_REPEATS, guards.FLAG_RATE, guards.FLAG_LOW_CONFIDENCE,
+    counters.update({f"dropped_{r}": 0 for r in (*guards.DROP_REASONS, *recheck.REASONS)})
+    counters.update({f"suspect_{r}": 0 for r in recheck.REASONS})
+    counters.update({"suspect_read_again": 0, "suspect_cut_to_speech": 0, "prompt_free_readings": 0})
+    counters.update({f"flagged_{f}": 0 for f in (guards.FLAG_REPEATS, guards.FLAG_LOW_CONFIDENCE,
                                                  guards.FLAG_UNSURE_PROMPT_WORD)})
     return counters
+
+
+def prompt_budget(chunk: list[dict], settings: TranscribeSettings) -> int:
+    """Tokens of agenda prompt for a chunk: ``prompt_max_tokens``, and no more than
+    ``prompt_tokens_per_speech_s`` per second of its speech when that bound is set."""
+    if not settings.prompt_tokens_per_speech_s:
+        return settings.prompt_max_tokens
+    speech_s = sum(s["end_s"] - s["start_s"] for s in chunk)
+    return min(settings.prompt_max_tokens, int(settings.prompt_tokens_per_speech_s * speech_s))
 
 
 def chunk_prompts(vocabulary: Vocabulary | None, engine: Engine, chunk: list[dict], duration_s: float,
                   languages: list[str], settings: TranscribeSettings) -> Prompts:
     """The prompt per language for one chunk: agenda and glossary entries, then the fixed prompt."""
     by_language = {}
+    budget = prompt_budget(chunk, settings)
     for language in languages:
         parts = []
-        if vocabulary is not None and settings.glossary_prompt and settings.prompt_max_tokens and chunk:
+        if vocabulary is not None and settings.glossary_prompt and budget and chunk:
             start_s, end_s = chunk[0]["start_s"], chunk[-1]["end_s"]
             parts.append(vocabulary.prompt(language, start_s / duration_s, end_s / duration_s,
-                                           lambda text: fits_tokens(engine, text, settings.prompt_max_tokens)))
+                                           lambda text: fits_tokens(engine, text, budget)))
         if settings.initial_prompt:
             parts.append(settings.initial_prompt)
         by_language[language] = " ".join(p for p in parts if p) or None
@@ -121,50 +136,121 @@ def shifted(decoded: Decoded, offset_s: float) -> Decoded:
                    decoded.avg_logprob, decoded.no_speech_prob, decoded.compression_ratio)
 
 
+def _redecoder(engine: Engine, wav: Path):
+    """Decoding of a stretch of the track for ``recheck``: no prompt, temperature 0 only where the
+    engine offers it (``decode_once``), times in recording time."""
+    decode = getattr(engine, "decode_once", engine.decode)
+
+    def redecode(language: str, start_s: float, end_s: float) -> list[Decoded]:
+        return [shifted(d, start_s) for d in decode(read_block(wav, start_s, end_s - start_s), language, None)]
+
+    return redecode
+
+
 def transcribe_chunk(engine: Engine, wav: Path, track: str, chunk: list[dict], languages: list[str],
                      settings: TranscribeSettings, vocabulary: Vocabulary | None = None,
                      duration_s: float = 0.0, corrector: Corrector | None = None,
                      limits: tuple[float, float] | None = None) -> dict:
     counters = new_counters()
     prompts = chunk_prompts(vocabulary, engine, chunk, max(duration_s, 1e-9), languages, settings)
-    counters["prompt_tokens_max"] = max([count_tokens(engine, p) for p in prompts.by_language.values() if p],
-                                        default=0)
     identified = [identify(engine, wav, segment, languages) for segment in chunk]
     settled = settle_short_fragments(identified, settings.min_language_s, settings.retry_if_language_probability_below,
                                      settings.natural_pause_s)
     counters["fragments_settled"] += sum(a.language != b.language for a, b in zip(identified, settled))
-    single = one_language(settled, settings.join_if_language_probability_above, settings.min_language_s)
-    segments = []
-    pauses = [(a["end_s"] + b["start_s"]) / 2 for a, b in zip(chunk, chunk[1:])]
     in_play = set()
     if vocabulary is not None and chunk and duration_s:
         in_play = vocabulary.people_around(chunk[0]["start_s"] / duration_s, chunk[-1]["end_s"] / duration_s)
-    if single and hasattr(engine, "decode_speech"):
-        counters["one_language_chunks"] += 1
-        limits = limits or (0.0, duration_s or chunk[-1]["end_s"])
-        probability = min(s.language_probability for s in settled)
-        readings = [(single, probability, decode_one_language(engine, wav, chunk, single, prompts.get(single), limits))]
-    else:
-        joined = join_neighbours(settled, settings.join_if_language_probability_above, settings.natural_pause_s,
-                                 settings.max_window_s)
-        padded = pad_segments(joined, settings.context_pad_s, duration_s or joined[-1].end_s) if joined else []
-        readings = decode_segments(engine, wav, padded, settings, counters, prompts, languages)
-    for language, probability, decoded in readings:
-        for piece in split_at_pauses(decoded, pauses):
-            reason = guards.drop_reason(piece, settings.guards, prompts.get(language))
-            if reason:
-                counters[f"dropped_{reason}"] += 1
-                continue
-            found = guards.flags(piece, language, settings.guards, prompts.get(language))
-            for flag in found:
-                counters[f"flagged_{flag}"] += 1
-            segment = to_segment(piece, language, probability, track, found, settings)
-            if corrector is not None:
-                corrector.correct(segment, in_play)
-                counters["corrections"] += len(segment["corrections"])
-            segments.append(segment)
+    plan = ChunkPlan(engine, wav, chunk, settled, languages, settings, limits or (0.0, duration_s or chunk[-1]["end_s"]),
+                     duration_s)
+    pieces = None
+    if prompts.by_language and vocabulary is not None and speech_s(chunk) < settings.prompt_on_mention_below_s:
+        # A short stretch is read without the prompt first: a prompt far longer than what the audio
+        # says is what the decoder recites (issue 23). The prompt is used only when that reading
+        # names someone or something on the agenda (a near-miss of a name is a mention too).
+        free_counters = new_counters()
+        free = plan.read(NO_PROMPTS, free_counters)
+        counters["prompt_free_readings"] += 1
+        if not mentions_agenda(free, vocabulary, corrector, track, settings):
+            pieces, prompts, counters = free, NO_PROMPTS, _merged(counters, free_counters)
+    if pieces is None:
+        pieces = plan.read(prompts, counters)
+    counters["prompt_tokens_max"] = max([count_tokens(engine, p) for p in prompts.by_language.values() if p],
+                                        default=0)
+    segments = []
+    for language, probability, piece in pieces:
+        found = guards.flags(piece, language, settings.guards, prompts.get(language))
+        for flag in found:
+            counters[f"flagged_{flag}"] += 1
+        segment = to_segment(piece, language, probability, track, found, settings)
+        if corrector is not None:
+            corrector.correct(segment, in_play)
+            counters["corrections"] += len(segment["corrections"])
+        segments.append(segment)
     segments.sort(key=lambda s: (s["start_s"], s["end_s"]))
     return {"segments": segments, "counters": counters}
+
+
+def speech_s(chunk: list[dict]) -> float:
+    return sum(s["end_s"] - s["start_s"] for s in chunk)
+
+
+def _merged(counters: dict, more: dict) -> dict:
+    return {key: counters.get(key, 0) + more.get(key, 0) for key in {**counters, **more}}
+
+
+def mentions_agenda(pieces: list, vocabulary: Vocabulary, corrector: Corrector | None, track: str,
+                    settings: TranscribeSettings) -> bool:
+    """Whether a reading names an agenda person or glossary term, as written or as a near-miss
+    the correction pass would mend."""
+    for language, probability, piece in pieces:
+        if vocabulary.mentioned_in(piece.text):
+            return True
+        if corrector is not None:
+            segment = to_segment(piece, language, probability, track, [], settings)
+            if corrector.correct(segment, None)["corrections"]:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """How one checkpoint chunk is decoded, whatever the prompt: the languages are settled, and
+    ``read`` decodes it with a given prompt into guarded, rechecked pieces."""
+
+    engine: Engine
+    wav: Path
+    chunk: list[dict]
+    settled: list
+    languages: list[str]
+    settings: TranscribeSettings
+    limits: tuple[float, float]
+    duration_s: float
+
+    def read(self, prompts: Prompts, counters: dict) -> list[tuple[str, float, Decoded]]:
+        """(language, language probability, piece) for every piece of text the guards keep."""
+        settings, chunk = self.settings, self.chunk
+        single = one_language(self.settled, settings.join_if_language_probability_above, settings.min_language_s)
+        if single and hasattr(self.engine, "decode_speech"):
+            counters["one_language_chunks"] += 1
+            probability = min(s.language_probability for s in self.settled)
+            readings = [(single, probability, decode_one_language(self.engine, self.wav, chunk, single,
+                                                                  prompts.get(single), self.limits))]
+        else:
+            joined = join_neighbours(self.settled, settings.join_if_language_probability_above,
+                                     settings.natural_pause_s, settings.max_window_s)
+            padded = pad_segments(joined, settings.context_pad_s, self.duration_s or joined[-1].end_s) if joined else []
+            readings = decode_segments(self.engine, self.wav, padded, settings, counters, prompts, self.languages)
+        pauses = [(a["end_s"] + b["start_s"]) / 2 for a, b in zip(chunk, chunk[1:])]
+        pieces = []
+        for language, probability, decoded in readings:
+            for piece in split_at_pauses(decoded, pauses):
+                reason = guards.drop_reason(piece, settings.guards, prompts.get(language))
+                if reason:
+                    counters[f"dropped_{reason}"] += 1
+                    continue
+                pieces.append((language, probability, piece))
+        speech = [(s["start_s"], s["end_s"]) for s in chunk]
+        return recheck.settle(pieces, speech, pauses, _redecoder(self.engine, self.wav), settings.guards, counters)
 
 
 def _load_checkpoint(path: Path) -> dict | None:

@@ -85,6 +85,20 @@ class Vocabulary:
     def empty(self) -> bool:
         return not any(e.kind in ("person", "term") for e in self.entries)
 
+    def mentioned_in(self, text: str) -> bool:
+        """Whether the text names a person or a glossary term of the event, in any of its forms."""
+        compact, words = _compact(text), f" {' '.join(letters(w) for w in text.split())} "
+        for entry in self.entries:
+            if entry.kind not in ("person", "term"):
+                continue
+            for form in (*entry.canonical.values(), *entry.variants):
+                if is_japanese(form):
+                    if len(_compact(form)) >= 2 and _compact(form) in compact:
+                        return True
+                elif len(letters(form)) >= 3 and f" {' '.join(letters(w) for w in form.split())} " in words:
+                    return True  # whole words: "Hines" is not in "machines"
+        return False
+
     def sessions_around(self, start_fraction: float, end_fraction: float) -> list[str]:
         """Session ids scheduled around a stretch given as fractions of the recording."""
         if not self.schedule:
@@ -145,6 +159,12 @@ def count_tokens(engine, text: str) -> int:
 
 def fits_tokens(engine, text: str, limit: int) -> bool:
     return count_tokens(engine, text) <= limit
+
+
+def _compact(text: str) -> str:
+    """Width-folded, lower-case letters and digits only, no spaces (for finding a form in a text)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
 def letters(text: str) -> str:

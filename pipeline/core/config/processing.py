@@ -37,9 +37,16 @@ class GuardSettings(Strict):
     max_repeats: int = Field(default=4, ge=2)
     # Longest repeated unit looked for, in characters ("export control" fits).
     max_repeat_unit_chars: int = Field(default=24, ge=1, le=64)
-    # Characters (ja) or words (en) per second beyond which the text cannot have been said.
+    # Characters (ja) or words (en) per second beyond which the text cannot have been said
+    # (over the segment's span, at least 1 s). Such text is read again or dropped (recheck.py).
     max_chars_per_s_ja: float = Field(default=20.0, gt=0)
     max_words_per_s_en: float = Field(default=7.0, gt=0)
+    # A weak piece (low confidence, or a failed temperature fallback) shorter than this at the
+    # edge of a stretch of speech is read again without the prompt, or dropped (recheck.py).
+    edge_max_s: float = Field(default=1.5, ge=0)
+    # Speech the VAD heard in a suspect's span that no other text takes: below this, nothing is
+    # left that the suspect could be the reading of (the VAD's own shortest speech, 250 ms).
+    min_speech_left_s: float = Field(default=0.25, ge=0)
     # Mean word probability below which a segment is flagged for an editor.
     low_confidence: float = Field(default=0.5, ge=0, le=1)
     # A known caption phrase ("thanks for watching") is dropped when its confidence is below this.
@@ -101,6 +108,14 @@ class TranscribeSettings(Strict):
     # symposium: 0 / 64 / 200 tokens gave English WER 12.7 (64) and 10.3 % (200), Japanese CER
     # 13.4 and 11.0 %, no repetition loop and no recited prompt at either length.
     prompt_max_tokens: int = Field(default=200, ge=0, le=223)
+    # ... and at most this many tokens per second of speech in the stretch decoded with it: a
+    # prompt far longer than what the audio can say is what the decoder recites on a short clip
+    # (0: no such bound).
+    prompt_tokens_per_speech_s: float = Field(default=0.0, ge=0)
+    # A checkpoint chunk with less speech than this is read without the prompt first, and again
+    # with it only when that reading names an agenda person or term (or a near-miss of one): a
+    # short clip that names no one is not given the agenda to recite (0: always the prompt).
+    prompt_on_mention_below_s: float = Field(default=60.0, ge=0)
     # Correction pass: near-misses of agenda names and glossary terms become the canonical
     # spelling, each change recorded in the segment's ``corrections``.
     correct_terms: bool = True
