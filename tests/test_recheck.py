@@ -33,7 +33,7 @@ def _never(language, start_s, end_s):
 
 
 def test_an_impossible_rate_is_never_kept_as_it_is():
-    assert recheck.suspicion(ECHO, "en", True, SPEECH, GUARDS) == recheck.DROP_IMPOSSIBLE_RATE
+    assert recheck.suspicion(ECHO, "en", True, SPEECH, True, GUARDS) == recheck.DROP_IMPOSSIBLE_RATE
     counters = {}
     # The VAD's speech runs 0.3 s past "Abby.": decoded again without the prompt, it reads as
     # nothing (faster-whisper's temperature-0 reading needed its fallback), so the echo goes.
@@ -77,8 +77,14 @@ def test_a_weak_short_piece_at_the_edge_is_settled_but_one_inside_speech_is_not(
     tail = _piece([("今度は、", 5.7, 6.1, 0.3), ("名前を", 6.1, 6.4, 0.2), ("出したいです。", 6.4, 6.8, 0.3)],
                   avg_logprob=-1.2)
     sentence = _piece([("これは", 0.7, 1.5, 0.9), ("考えました。", 1.5, 5.68, 0.9)])
-    assert recheck.suspicion(tail, "ja", True, [(0.956, 5.892)], GUARDS) == recheck.DROP_WEAK_EDGE
-    assert recheck.suspicion(tail, "ja", False, [(0.956, 5.892)], GUARDS) is None
+    assert recheck.suspicion(tail, "ja", True, [(0.956, 5.892)], False, GUARDS) == recheck.DROP_WEAK_EDGE
+    assert recheck.suspicion(tail, "ja", False, [(0.956, 5.892)], False, GUARDS) is None
+    # Weak, short and at an edge, but the VAD heard it as speech: someone's unclear words stay
+    # (demo symposium: 「利用し。」 at 53.9 s, its own 0.7-s stretch of speech).
+    unclear = _piece([("利", 53.88, 53.96, 0.46), ("用", 53.96, 54.08, 0.2), ("し。", 54.08, 54.28, 0.57)])
+    assert recheck.suspicion(unclear, "ja", True, [(53.788, 54.468)], False, GUARDS) is None
+    # ... unless it repeats the text next to it.
+    assert recheck.suspicion(unclear, "ja", True, [(53.788, 54.468)], True, GUARDS) == recheck.DROP_WEAK_EDGE
     counters = {}
     kept = recheck.settle([("ja", 0.99, sentence), ("ja", 0.99, tail)], [(0.956, 5.892)], [], _never, GUARDS, counters)
     assert [p[2].text for p in kept] == ["これは考えました。"]
@@ -107,6 +113,17 @@ def test_the_suspects_own_words_inside_speech_are_kept_when_they_are_sure():
     kept = recheck.settle([("en", 0.99, piece)], [(7.9, 8.7)], [], lambda *_: [], GUARDS, counters)
     assert [p[2].text for p in kept] == ["Thank you."]
     assert counters["suspect_cut_to_speech"] == 1
+
+
+def test_two_suspects_side_by_side_are_not_both_read_from_the_same_speech():
+    first = _piece([(" Tom", 4.6, 4.6, 0.1)] * 30)
+    second = _piece([(" Hines", 4.9, 4.9, 0.1)] * 30)
+    reading = [_piece([(" Thanks,", 4.5, 4.9, 0.9), (" everyone.", 4.9, 5.4, 0.85)])]
+    counters = {}
+    kept = recheck.settle([("en", 1.0, SENTENCE), ("en", 1.0, first), ("en", 1.0, second)], [(3.26, 5.6)], [],
+                          lambda *_: reading, GUARDS, counters)
+    assert [p[2].text for p in kept] == ["you can call me Abby.", "Thanks, everyone."]
+    assert counters["dropped_impossible_rate"] == 1
 
 
 def test_speech_left_takes_out_what_other_words_say():

@@ -47,15 +47,24 @@ DROP_WEAK_EDGE = "weak_edge"
 REASONS = (DROP_IMPOSSIBLE_RATE, DROP_WEAK_EDGE)
 
 
-def suspicion(piece: Decoded, language: str, at_edge: bool, speech: list[Span], settings: GuardSettings) -> str | None:
-    """Why a piece needs a second look (a ``REASONS`` entry), or None. A weak piece at an edge is
-    short by the speech the VAD heard in its span, not by its own timings (a tail read as
-    "Good morning. Good morning." claimed 1.7 s past the end of katiesteve's speech)."""
+def suspicion(piece: Decoded, language: str, at_edge: bool, speech: list[Span], repeats: bool,
+              settings: GuardSettings) -> str | None:
+    """Why a piece needs a second look (a ``REASONS`` entry), or None.
+
+    A weak piece at an edge is a suspect when the VAD heard under ``edge_max_s`` of speech in its
+    span and either most of its span is not speech or it repeats the text next to it (katiesteve
+    under configs/demo.yaml: "Good morning. Good morning." claimed 1.7 s after the last sentence,
+    0.27 s of it heard). A weak piece the VAD heard as speech is someone's unclear words: it stays
+    for the editor (on the demo symposium, 「利用し。」 and 「AI。」, each its own short stretch).
+    """
     if guards.impossible_rate(piece.text, language, piece.start_s, piece.end_s, settings):
         return DROP_IMPOSSIBLE_RATE
+    if not at_edge:
+        return None
     weak = guards.confidence(piece) < settings.low_confidence or piece.avg_logprob < settings.min_avg_logprob
+    span_s = piece.end_s - piece.start_s
     heard_s = sum(max(0.0, min(e, piece.end_s) - max(s, piece.start_s)) for s, e in speech)
-    if at_edge and weak and heard_s < settings.edge_max_s:
+    if weak and heard_s < settings.edge_max_s and (heard_s < span_s / 2 or repeats):
         return DROP_WEAK_EDGE
     return None
 
@@ -121,17 +130,18 @@ def settle(pieces: list[Piece], speech: list[Span], pauses: list[float], redecod
     """The pieces with every suspect replaced by a reading on evidence, cut to its speech, or dropped."""
     pieces = sorted(pieces, key=lambda p: (p[2].start_s, p[2].end_s))
     edges = edge_flags(pieces, pauses)
-    reasons = [suspicion(piece, language, edge, speech, settings) for (language, _, piece), edge in zip(pieces, edges)]
-    trusted = [p for p, reason in zip(pieces, reasons) if reason is None]
+    reasons = [suspicion(piece, language, edge, speech, _said_nearby(piece.text, pieces, index), settings)
+               for index, ((language, _, piece), edge) in enumerate(zip(pieces, edges))]
+    # What trusted text says, and what replacements say as they are made: two suspects side by
+    # side must not both be read from the same speech.
+    taken = [(w.start_s, w.end_s) for (_, _, p), reason in zip(pieces, reasons) if reason is None for w in p.words]
     settled: list[Piece] = []
     for index, ((language, probability, piece), reason) in enumerate(zip(pieces, reasons)):
         if reason is None:
             settled.append((language, probability, piece))
             continue
         counters[f"suspect_{reason}"] = counters.get(f"suspect_{reason}", 0) + 1
-        others = [p for p in trusted if p[2] is not piece]
-        left = speech_left(piece, speech, [(w.start_s, w.end_s) for _, _, p in others for w in p.words],
-                           settings.edge_max_s)
+        left = speech_left(piece, speech, taken, settings.edge_max_s)
         replacement = None
         if sum(e - s for s, e in left) >= settings.min_speech_left_s:
             replacement = _second_reading(left, language, redecode, settings, pieces, index)
@@ -146,7 +156,8 @@ def settle(pieces: list[Piece], speech: list[Span], pauses: list[float], redecod
             counters[f"dropped_{reason}"] = counters.get(f"dropped_{reason}", 0) + 1
             continue
         settled.extend((language, probability, r) for r in replacement)
-    return settled
+        taken.extend((w.start_s, w.end_s) for r in replacement for w in r.words)
+    return sorted(settled, key=lambda p: (p[2].start_s, p[2].end_s))
 
 
 def _second_reading(left: list[Span], language: str, redecode: Redecode, settings: GuardSettings,
