@@ -399,3 +399,23 @@ def test_manifest_entry_of_the_wrong_shape_runs_the_stage_again(tmp_path, fake_e
     assert isinstance(read_json(out / "manifest.json")["stages"]["ingest"]["outputs"]["ingest.json"], str)
     result = _cli("run", fixture(JFK), "--config", config, "--out", out, "--to", "vad")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_failed_ingest_leaves_no_artifact_vouching_for_the_new_audio(tmp_path, fake_engine, monkeypatch):
+    """ingest.json unwritable after the new WAV was decoded: a later ``--from vad`` must not say
+    "didn't change, skipping" over audio that ingest.json does not describe."""
+    config = write_config(tmp_path / "c.yaml")
+    out = tmp_path / "out"
+    _run(config, out, to_stage="vad")
+    _fail_writing(monkeypatch, "ingest.json", errno.EACCES, "Permission denied")
+    other = fixture("pyannote-audio/sample.wav")
+    with pytest.raises(PipelineError, match=r"stage 'ingest': cannot write .*ingest.json"):
+        _run(config, out, recording=other, to_stage="vad")
+    monkeypatch.undo()
+    import soundfile
+
+    assert soundfile.info(str(out / "audio" / "floor.wav")).duration > 20  # the new recording (JFK is 11 s)
+    with pytest.raises(PipelineError, match=r"stage 'vad' needs .*ingest.json, which stage 'ingest' writes"):
+        _run(config, out, recording=other, from_stage="vad", to_stage="vad")
+    result = _cli("run", other, "--config", config, "--out", out, "--from", "vad", "--to", "vad")
+    _one_line_error(result, "ingest.json", "run with --from ingest")
