@@ -419,3 +419,22 @@ def test_failed_ingest_leaves_no_artifact_vouching_for_the_new_audio(tmp_path, f
         _run(config, out, recording=other, from_stage="vad", to_stage="vad")
     result = _cli("run", other, "--config", config, "--out", out, "--from", "vad", "--to", "vad")
     _one_line_error(result, "ingest.json", "run with --from ingest")
+
+
+def test_storage_reads_the_umask_without_changing_it(tmp_path, monkeypatch):
+    """Setting the umask to 0 to read it, even for a moment, gives files another thread creates
+    then the wrong mode (the review server and Dask workers run threads)."""
+    from pipeline.core import storage
+
+    real_umask = os.umask
+    calls = []
+    monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or real_umask(mask))
+    previous = real_umask(0o027)
+    try:
+        storage.write_text(tmp_path / "a.txt", "x")
+        assert calls == []
+        assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+        assert storage.current_umask() == 0o027
+        assert storage.umask_from_a_probe() == 0o027  # where /proc is not there to ask
+    finally:
+        real_umask(previous)
