@@ -1,0 +1,170 @@
+"""Issue 24, publishing: an archivist's folder is never replaced, a run's artifacts are read under
+its lock, a read-only disk is one line, and a killed publish leaves nothing behind for long.
+
+Each test is named after the defect it pins; all run on the small hand-made run of
+test_publish_fixtures (no models)."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import main as cli_main
+from pipeline.core.config import load_config
+from pipeline.core.errors import PipelineError
+from pipeline.core.lock import OutputLock
+from pipeline.publish import package as package_module
+from pipeline.publish.package import publish
+
+from conftest import ROOT
+from test_publish_fixtures import make_run
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _one_line_error(result, *needles):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_publish_never_replaces_a_hand_made_bag(tmp_path):
+    """A folder with a hand-written bagit.txt, a master recording and notes was emptied (exit 0)."""
+    out, config = make_run(tmp_path)
+    precious = tmp_path / "precious"
+    (precious / "data").mkdir(parents=True)
+    (precious / "bagit.txt").write_text("BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n")
+    (precious / "data" / "precious-master.wav").write_bytes(b"RIFF master recording")
+    (precious / "notes.txt").write_text("call the donor on Monday")
+    before = _files(precious)
+    _one_line_error(_cli("publish", out, "--to", precious, "--config", config),
+                    str(precious), "not a package from an earlier publish", "choose another --to folder")
+    assert _files(precious) == before
+
+
+def test_publish_replaces_its_own_package_only_as_it_wrote_it(tmp_path):
+    """Re-publishing replaces the earlier package; anything added, removed or changed in it since
+    (an archivist's notes, a hidden file, an empty folder, an edited caption) keeps it."""
+    out, config = make_run(tmp_path)
+    config = load_config(config)
+    target = tmp_path / "package"
+    publish(out, config, target)
+    publish(out, config, target)  # an unchanged package of ours: replaced
+    assert package_module.replace_problem(target) is None
+
+    def refused(change, undo, reason):
+        change()
+        before = _files(target)
+        with pytest.raises(PipelineError, match=reason):
+            publish(out, config, target)
+        assert _files(target) == before
+        undo()
+
+    notes = target / "notes.txt"
+    refused(lambda: notes.write_text("mine"), notes.unlink, r"it holds notes.txt, which the package does not list")
+    hidden = target / "data" / ".archivist"
+    refused(lambda: hidden.write_text("x"), hidden.unlink, r"it holds data/.archivist")
+    empty = target / "data" / "extra"
+    refused(empty.mkdir, empty.rmdir, r"it holds data/extra")
+    vtt = target / "data" / "captions" / "captions.en.vtt"
+    original = vtt.read_bytes()
+    refused(lambda: vtt.write_bytes(original + b"\nNOTE corrected by hand\n"), lambda: vtt.write_bytes(original),
+            r"data/captions/captions.en.vtt changed since it was published")
+    marker = target / "data" / "provenance" / "publish.json"
+    kept = marker.read_bytes()
+    refused(marker.unlink, lambda: marker.write_bytes(kept), r"\(data/provenance/publish.json is not this pipeline.s provenance\)")
+    publish(out, config, target)  # as it was written again: replaced
+
+
+def test_publish_takes_the_output_folders_lock(tmp_path):
+    out, config = make_run(tmp_path)
+    with OutputLock(out):
+        with pytest.raises(PipelineError, match=r"is in use by another run"):
+            publish(out, load_config(config), tmp_path / "package")
+    assert not (tmp_path / "package").exists()
+    publish(out, load_config(config), tmp_path / "package")  # released: publishes
+    with OutputLock(out):
+        pass  # and publish released it in turn
+
+
+def test_publish_on_a_read_only_file_system_is_one_line(tmp_path, monkeypatch, capsys):
+    out, config = make_run(tmp_path)
+
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(dir))
+
+    monkeypatch.setattr(package_module.tempfile, "mkdtemp", read_only)
+    assert cli_main(["publish", str(out), "--to", str(tmp_path / "package"), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: publish --to ") and "Read-only file system" in err, err
+    assert not (tmp_path / "package").exists()
+
+
+def test_publish_reads_a_run_on_a_read_only_file_system(tmp_path, monkeypatch):
+    """No lock file can be made there, and none is needed: no run can write on a read-only disk."""
+    out, config = make_run(tmp_path)
+    real_open = os.open
+
+    def read_only_lock(path, flags, *args):
+        if str(path).endswith(".lock") and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr("pipeline.core.lock.os.open", read_only_lock)
+    publish(out, load_config(config), tmp_path / "package")
+    assert (tmp_path / "package" / "bagit.txt").is_file()
+
+
+def test_publish_with_a_manifest_of_the_wrong_shape_is_one_line(tmp_path):
+    out, _ = make_run(tmp_path)
+    (out / "manifest.json").write_text("[]")
+    _one_line_error(_cli("publish", out, "--to", tmp_path / "package"), "manifest.json: no config recorded")
+
+
+def test_publish_cleans_leftover_building_folders(tmp_path):
+    """A publish killed mid-build leaves .package.*.building; the next publish to that folder
+    removes it, but not one that a running publish still holds."""
+    out, config = make_run(tmp_path)
+    dead = tmp_path / ".package.k1ll3d.building"
+    (dead / "data").mkdir(parents=True)
+    (dead / "data" / "half.flac").write_bytes(b"x" * 1000)
+    busy = tmp_path / ".package.bu5y.building"
+    busy.mkdir()
+    held = os.open(busy, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        publish(out, load_config(config), tmp_path / "package")
+        assert not dead.exists() and busy.exists()
+    finally:
+        os.close(held)
+    publish(out, load_config(config), tmp_path / "package")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["event.yaml", "out", "package"]
+
+
+def test_publish_killed_between_the_renames_keeps_the_old_package(tmp_path):
+    """Killed after the old package was moved aside and before the new one moved in: the next
+    publish puts the old one back first (never loses it), then replaces it as usual."""
+    out, config = make_run(tmp_path)
+    publish(out, load_config(config), tmp_path / "package")
+    aside = tmp_path / ".package.replaced-999999999"  # a pid no process has
+    os.rename(tmp_path / "package", aside)
+    package_module.clean_leftovers(tmp_path / "package")
+    assert (tmp_path / "package" / "bagit.txt").is_file() and not aside.exists()
+    shutil.copytree(tmp_path / "package", aside)
+    publish(out, load_config(config), tmp_path / "package")
+    assert not aside.exists()
