@@ -1,9 +1,16 @@
-"""Issue 24, the editors' layer: a voice rename never lands on someone else after a re-run, and a
-per-segment speaker change always wins over a voice-level one. Unit tests on hand-made runs."""
+"""Issue 24, the editors' layer: a voice rename never lands on someone else after a re-run, a
+per-segment speaker change always wins over a voice-level one, and the review server neither
+answers a deeply nested body with a 500 nor prints a URL before it listens. Unit tests on
+hand-made runs."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from pipeline.core.artifacts import schema_version
+from pipeline.core.errors import PipelineError
 from pipeline.core.storage import write_json
 from pipeline.review import apply as review_apply
 from pipeline.review.store import NewEdit, Store
@@ -113,3 +120,65 @@ def test_per_segment_speaker_change_wins_over_a_later_voice_rename(tmp_path):
     assert segments["seg-00001"]["speaker"] == segments["seg-00005"]["speaker"] == "smith"
     assert summary["conflicts"] == []
     store.close()
+
+
+# --- the review server -------------------------------------------------------------------------
+
+def test_review_api_bounds_nesting_before_parsing(tmp_path):
+    """100,000 nested "[" made json.loads raise RecursionError: HTTP 500. Now 422, one line."""
+    from starlette.testclient import TestClient
+
+    from pipeline.review import server
+    from test_review_server import AUTH, BASE, TOKEN, _out
+
+    client = TestClient(server.make_app(_out(tmp_path), TOKEN, allowed_hosts=server.LOOPBACK_NAMES), base_url=BASE,
+                        raise_server_exceptions=False)
+    for body in (b"[" * 100_000, b'{"editor": "Ann", "text": ' + b"[" * 40 + b"]" * 40 + b"}"):
+        response = client.post("/api/segments/seg-00001/text", content=body, headers=AUTH)
+        assert response.status_code == 422, response.text
+        assert "nests deeper than" in response.json()["error"]
+    # Brackets inside strings are text, not nesting.
+    text = "[" * 200 + " I am Tom Hines."
+    answer = client.post("/api/segments/seg-00001/text", json={"editor": "Ann", "text": text, "version": 0}, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+
+
+def test_review_server_binds_before_printing_the_url(tmp_path, capsys):
+    """A busy port: one line naming it, and no URL with a fresh token printed for a server that
+    never listened."""
+    import socket
+
+    from pipeline.review import server
+    from test_review_server import _out
+
+    out = _out(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(PipelineError, match=rf"--port {port}: cannot listen on 127.0.0.1:{port}: .*choose another --port"):
+            server.serve(out, "127.0.0.1", port)
+    assert "token=" not in capsys.readouterr().out
+
+
+def test_review_command_prints_a_url_that_answers(tmp_path):
+    """The other way round: once the URL is printed, the server is listening."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from conftest import ROOT
+    from test_review_server import _out
+
+    out = _out(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "review", str(out), "--port", "0"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        line = process.stdout.readline()
+        url = line.split(": ", 1)[1].strip()
+        with urllib.request.urlopen(url.replace("/?", "/api/state?"), timeout=10) as response:
+            assert response.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
