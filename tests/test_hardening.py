@@ -438,3 +438,19 @@ def test_storage_reads_the_umask_without_changing_it(tmp_path, monkeypatch):
         assert storage.umask_from_a_probe() == 0o027  # where /proc is not there to ask
     finally:
         real_umask(previous)
+
+
+@pytest.mark.parametrize("start", ["25:99:00", "24:00", "08:60", "08:20:61"])
+def test_session_times_must_be_times_of_day(tmp_path, start):
+    config = write_config(tmp_path / "c.yaml", extra=(
+        "  people:\n    - {id: ann, name: {en: Ann}, roles: [host]}\n"
+        f"  sessions:\n    - {{id: s1, title: {{en: Opening}}, start: \"{start}\", end: \"09:00\", "
+        "people: [{person: ann, role: host}]}\n"))
+    with pytest.raises(PipelineError, match=rf"c.yaml: event.sessions.0.start: not a time of day: hours 00-23, "
+                                            rf"minutes and seconds 00-59 \(got '{start}'\)"):
+        load_config(config)
+    write_config(config, extra=(  # the last second of the day is one
+        "  people:\n    - {id: ann, name: {en: Ann}, roles: [host]}\n"
+        "  sessions:\n    - {id: s1, title: {en: Opening}, start: \"23:59:59\", end: \"00:00\", "
+        "people: [{person: ann, role: host}]}\n"))
+    assert load_config(config).event.sessions[0].start == "23:59:59"
