@@ -168,3 +168,59 @@ def test_publish_killed_between_the_renames_keeps_the_old_package(tmp_path):
     shutil.copytree(tmp_path / "package", aside)
     publish(out, load_config(config), tmp_path / "package")
     assert not aside.exists()
+
+
+MARKUP = "<script>alert(1)</script> **Thank** you, that was <b>very</b> helpful."
+
+
+def _with_markup(tmp_path):
+    """The hand-made run with an editor's text that looks like markup in segment 4 (English)."""
+    import json
+
+    from test_publish_fixtures import _words
+
+    out, config = make_run(tmp_path)
+    reviewed = json.loads((out / "reviewed.json").read_text(encoding="utf-8"))
+    segment = next(s for s in reviewed["segments"] if s["id"] == "seg-00004")
+    segment.update(text=MARKUP, words=_words(MARKUP, segment["start_s"], segment["end_s"], "en"))
+    (out / "reviewed.json").write_text(json.dumps(reviewed, ensure_ascii=False), encoding="utf-8")
+    return out, config
+
+
+def test_transcript_md_escapes_markup_and_srt_strips_it(tmp_path):
+    """transcript.md and the .srt captions carried <script> as written: Markdown renderers pass
+    HTML through, SRT players render tags. Markdown escapes it; SRT stays plain, tags taken out."""
+    out, config = _with_markup(tmp_path)
+    publish(out, load_config(config), tmp_path / "package")
+    data = tmp_path / "package" / "data"
+    markdown = (data / "transcript" / "transcript.md").read_text(encoding="utf-8")
+    assert "<script" not in markdown and "<b>" not in markdown
+    assert r"&lt;script&gt;alert(1)&lt;/script&gt; \*\*Thank\*\* you, that was &lt;b&gt;very&lt;/b&gt; helpful." in markdown
+    srt_text = (data / "captions" / "captions.en.srt").read_text(encoding="utf-8")
+    assert "<" not in srt_text and "alert(1)" in srt_text and "**Thank** you" in srt_text and "very helpful" in srt_text
+    vtt = (data / "captions" / "captions.en.vtt").read_text(encoding="utf-8")
+    assert "<script" not in vtt and "&lt;script&gt;" in vtt
+    html = (data / "transcript" / "transcript.html").read_text(encoding="utf-8")
+    assert "<script" not in html
+
+
+def test_captions_stage_keeps_srt_plain_and_escapes_vtt(tmp_path):
+    import srt
+    import webvtt
+
+    from pipeline.core.config import CaptionSettings
+    from pipeline.text import captions
+
+    words = [{"start_s": 0.4 * i, "end_s": 0.4 * i + 0.3, "text": " " + w, "probability": 0.9}
+             for i, w in enumerate(MARKUP.split())]
+    segment = {"id": "seg-00001", "track": "floor", "language": "en", "start_s": 0.0, "end_s": words[-1]["end_s"],
+               "text": MARKUP, "words": words, "speaker": "x", "speaker_name": {"en": "Ann <i>Lee</i>"}}
+    captions.run({"segments": [segment]}, CaptionSettings(), tmp_path)
+    srt_text = (tmp_path / "captions" / "captions.srt").read_text(encoding="utf-8")
+    assert "<" not in srt_text and "alert(1)" in srt_text
+    assert "Ann Lee: " in srt_text
+    assert len(list(srt.parse(srt_text))) >= 1
+    vtt = (tmp_path / "captions" / "captions.vtt").read_text(encoding="utf-8")
+    assert "<script" not in vtt and "&lt;script&gt;alert(1)" in vtt
+    assert "<v Ann &lt;i&gt;Lee&lt;/i&gt;>" in vtt
+    assert [c.text for c in webvtt.read(str(tmp_path / "captions" / "captions.vtt"))]  # still parses
