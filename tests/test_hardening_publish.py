@@ -111,7 +111,7 @@ def test_publish_on_a_read_only_file_system_is_one_line(tmp_path, monkeypatch, c
     monkeypatch.setattr(package_module.tempfile, "mkdtemp", read_only)
     assert cli_main(["publish", str(out), "--to", str(tmp_path / "package"), "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: publish --to ") and "Read-only file system" in err, err
+    assert err.count("\n") == 1 and err.startswith("error: publish --to ") and f"cannot write in {tmp_path} (Read-only file system)" in err, err
     assert not (tmp_path / "package").exists()
 
 

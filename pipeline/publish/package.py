@@ -56,8 +56,11 @@ def publish(out_dir: Path, config: Config, package_dir: Path, allow_unreviewed: 
         with OutputLock(out_dir):
             return _publish(out_dir, config, package_dir, allow_unreviewed)
     except OSError as e:
-        raise PipelineError(f"publish --to {package_dir}: cannot write {e.filename or package_dir} "
-                            f"({e.strerror or e}); nothing there was changed") from e
+        where = Path(e.filename) if e.filename else package_dir
+        if where.parent == package_dir.parent and where.name.startswith(f".{package_dir.name}."):
+            where = package_dir.parent  # our own hidden build folder: name the folder the user gave
+        raise PipelineError(f"publish --to {package_dir}: cannot write in {where} ({e.strerror or e}); "
+                            f"nothing there was changed") from e
 
 
 def _publish(out_dir: Path, config: Config, package_dir: Path, allow_unreviewed: bool) -> dict:
