@@ -25,7 +25,6 @@ import json
 from pathlib import Path
 
 from . import guards
-from ..core import artifacts
 from ..core.config import Config, TranscribeSettings
 from .correct import Corrector
 from .engines import Engine, load_engine
@@ -35,6 +34,7 @@ from .results import Decoded, Word
 from .vocabulary import Vocabulary, count_tokens, fits_tokens
 from ..core.events import message, progress
 from ..core.storage import write_json
+from ..core.artifacts import checkpoint_problem
 from ..media.audio import read_block
 from ..core.stage import Stage, StageContext, StageOutput
 
@@ -178,7 +178,7 @@ def _load_checkpoint(path: Path) -> dict | None:
         return None
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-        problem = artifacts.checkpoint_problem(result)
+        problem = checkpoint_problem(result)
     except (OSError, ValueError) as e:
         problem = f"not valid JSON ({str(e).splitlines()[0]})"
     if problem is None:
