@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.asr import transcribe
 from pipeline.cli import main as cli_main
-from pipeline.core import runner
+from pipeline.core import artifacts, runner
 from pipeline.core.config import load_config
 from pipeline.core.errors import PipelineError
 from pipeline.core.events import CollectingSink, reporting_to
@@ -342,3 +342,115 @@ def test_stages_lists_the_table():
     from pipeline.stages import STAGE_NAMES
 
     assert names == STAGE_NAMES and "captions" in names and "export" not in names
+
+
+# --- issue 24: nothing an editor or archivist made is ever lost -------------------------------
+
+def _checkpoint_of_first_chunk(config, out) -> Path:
+    work = out / ".work" / "transcribe" / _fingerprint_of(config, out, "transcribe")[:16]
+    work.mkdir(parents=True, exist_ok=True)
+    return work / "floor-chunk-00000.json"
+
+
+@pytest.mark.parametrize("chunk", [
+    {"segments": [{"x": 1}], "counters": {}},                                   # parseable, not segments
+    {"segments": [], "counters": {"windows": "two"}},                          # counters that are not numbers
+    {"segments": [{"track": "floor", "start_s": "0", "end_s": 1.0, "language": "en", "text": "x"}], "counters": {}},
+])
+def test_malformed_checkpoint_chunk_is_validated_set_aside_and_redone(tmp_path, fake_engine, chunk):
+    """A checkpoint is checked against the artifact schema before reuse: a bad one never becomes
+    transcript.json (nor a TypeError); it is set aside and its chunk transcribed again."""
+    config = write_config(tmp_path / "c.yaml", extra="transcribe: {checkpoint_every_s: 5}\n")
+    out = tmp_path / "out"
+    _run(config, out, to_stage="vad")
+    _checkpoint_of_first_chunk(config, out).write_text(json.dumps(chunk))
+    messages = _run(config, out, to_stage="transcribe")
+    assert any("checkpoint floor-chunk-00000.json is damaged" in m and "set aside" in m for m in messages), messages
+    counters = read_json(out / "manifest.json")["stages"]["transcribe"]["counters"]
+    assert counters["chunks_reused"] == 0 and counters["chunks_transcribed"] >= 1
+    transcript = artifacts.read_artifact(out / "transcript.json")
+    said = {word for s in transcript["segments"] for word in s["text"].split()}
+    assert said == {"words", "here"}  # what the engine said, nothing of the bad chunk
+
+
+def test_a_good_checkpoint_is_still_reused(tmp_path, fake_engine):
+    config = write_config(tmp_path / "c.yaml", extra="transcribe: {checkpoint_every_s: 5}\n")
+    out = tmp_path / "out"
+    _run(config, out, to_stage="vad")
+    good = {"segments": [{"track": "floor", "start_s": 0.5, "end_s": 1.0, "language": "en", "text": "KEPT",
+                          "words": [], "confidence": 1.0, "flags": []}], "counters": {"windows": 1}}
+    _checkpoint_of_first_chunk(config, out).write_text(json.dumps(good))
+    _run(config, out, to_stage="transcribe")
+    assert read_json(out / "manifest.json")["stages"]["transcribe"]["counters"]["chunks_reused"] == 1
+    assert "KEPT" in (out / "transcript.json").read_text()
+
+
+@pytest.mark.parametrize("outputs", [3, ["ingest.json"], {"ingest.json": 3}, {"ingest.json": None}])
+def test_manifest_entry_of_the_wrong_shape_runs_the_stage_again(tmp_path, fake_engine, outputs):
+    """Valid JSON, wrong shape (a stage's outputs an int, a list, hashes that are numbers): the
+    entry vouches for nothing and the stage runs again, without an AttributeError."""
+    config = write_config(tmp_path / "c.yaml")
+    out = tmp_path / "out"
+    _run(config, out, to_stage="vad")
+    manifest = read_json(out / "manifest.json")
+    manifest["stages"]["ingest"]["outputs"] = outputs
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert _ran(_run(config, out, to_stage="vad")) == ["ingest"]  # same bytes again: vad stays skipped
+    assert isinstance(read_json(out / "manifest.json")["stages"]["ingest"]["outputs"]["ingest.json"], str)
+    result = _cli("run", fixture(JFK), "--config", config, "--out", out, "--to", "vad")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_failed_ingest_leaves_no_artifact_vouching_for_the_new_audio(tmp_path, fake_engine, monkeypatch):
+    """ingest.json unwritable after the new WAV was decoded: a later ``--from vad`` must not say
+    "didn't change, skipping" over audio that ingest.json does not describe."""
+    config = write_config(tmp_path / "c.yaml")
+    out = tmp_path / "out"
+    _run(config, out, to_stage="vad")
+    _fail_writing(monkeypatch, "ingest.json", errno.EACCES, "Permission denied")
+    other = fixture("pyannote-audio/sample.wav")
+    with pytest.raises(PipelineError, match=r"stage 'ingest': cannot write .*ingest.json"):
+        _run(config, out, recording=other, to_stage="vad")
+    monkeypatch.undo()
+    import soundfile
+
+    assert soundfile.info(str(out / "audio" / "floor.wav")).duration > 20  # the new recording (JFK is 11 s)
+    with pytest.raises(PipelineError, match=r"stage 'vad' needs .*ingest.json, which stage 'ingest' writes"):
+        _run(config, out, recording=other, from_stage="vad", to_stage="vad")
+    result = _cli("run", other, "--config", config, "--out", out, "--from", "vad", "--to", "vad")
+    _one_line_error(result, "ingest.json", "run with --from ingest")
+
+
+def test_storage_reads_the_umask_without_changing_it(tmp_path, monkeypatch):
+    """Setting the umask to 0 to read it, even for a moment, gives files another thread creates
+    then the wrong mode (the review server and Dask workers run threads)."""
+    from pipeline.core import storage
+
+    real_umask = os.umask
+    calls = []
+    monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or real_umask(mask))
+    previous = real_umask(0o027)
+    try:
+        storage.write_text(tmp_path / "a.txt", "x")
+        assert calls == []
+        assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+        assert storage.current_umask() == 0o027
+        assert storage.umask_from_a_probe() == 0o027  # where /proc is not there to ask
+    finally:
+        real_umask(previous)
+
+
+@pytest.mark.parametrize("start", ["25:99:00", "24:00", "08:60", "08:20:61"])
+def test_session_times_must_be_times_of_day(tmp_path, start):
+    config = write_config(tmp_path / "c.yaml", extra=(
+        "  people:\n    - {id: ann, name: {en: Ann}, roles: [host]}\n"
+        f"  sessions:\n    - {{id: s1, title: {{en: Opening}}, start: \"{start}\", end: \"09:00\", "
+        "people: [{person: ann, role: host}]}\n"))
+    with pytest.raises(PipelineError, match=rf"c.yaml: event.sessions.0.start: not a time of day: hours 00-23, "
+                                            rf"minutes and seconds 00-59 \(got '{start}'\)"):
+        load_config(config)
+    write_config(config, extra=(  # the last second of the day is one
+        "  people:\n    - {id: ann, name: {en: Ann}, roles: [host]}\n"
+        "  sessions:\n    - {id: s1, title: {en: Opening}, start: \"23:59:59\", end: \"00:00\", "
+        "people: [{person: ann, role: host}]}\n"))
+    assert load_config(config).event.sessions[0].start == "23:59:59"

@@ -37,6 +37,7 @@ from .results import Decoded, Word
 from .vocabulary import Vocabulary, count_tokens, fits_tokens
 from ..core.events import message, progress
 from ..core.storage import write_json
+from ..core.artifacts import checkpoint_problem
 from ..media.audio import read_block
 from ..core.stage import Stage, StageContext, StageOutput
 
@@ -254,15 +255,24 @@ class ChunkPlan:
 
 
 def _load_checkpoint(path: Path) -> dict | None:
+    """A finished chunk to reuse, or None to transcribe it (again).
+
+    A checkpoint that is torn or of the wrong shape (a stray edit, another program's file) is
+    checked against the artifact schema before anything of it is reused: a bad one is set aside
+    (``.damaged``, beside it) and its chunk is redone, like a damaged manifest."""
+    if not path.exists():
+        return None
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or torn: redo this chunk
-    # Damaged but parseable (a stray edit, another program's file): redo it rather than crash.
-    if not (isinstance(result, dict) and isinstance(result.get("segments"), list)
-            and isinstance(result.get("counters"), dict)):
-        return None
-    return result
+        problem = checkpoint_problem(result)
+    except (OSError, ValueError) as e:
+        problem = f"not valid JSON ({str(e).splitlines()[0]})"
+    if problem is None:
+        return result
+    path.replace(path.with_name(path.name + ".damaged"))
+    message(f"transcribe: checkpoint {path.name} is damaged ({problem}); set aside as {path.name}.damaged, "
+            f"transcribing that chunk again")
+    return None
 
 
 def run(config: Config, ingest: dict, vad: dict, out_dir: Path, work_dir: Path) -> tuple[dict, dict, dict]:

@@ -8,9 +8,9 @@ The schemas pin what later stages rely on; stages may add fields (extra keys are
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
 from .errors import PipelineError
 from .storage import read_json
@@ -111,6 +111,48 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+class ChunkSegment(Segment):
+    id: Optional[str] = None  # ids are given when the finished chunks are joined
+
+
+class Checkpoint(Open):
+    """A finished transcription chunk kept in the stage's work folder (``.work/transcribe/``)."""
+
+    segments: list[ChunkSegment]
+    counters: dict[str, Union[StrictInt, StrictFloat]]
+
+
+class ManifestEntry(Open):
+    """What the runner relies on in a stage's entry of ``manifest.json`` to skip the stage."""
+
+    fingerprint: str
+    outputs: dict[str, str]  # relative path -> sha256, or "size=...;mtime_ns=..." for side files
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or '(top level)'}: {first['msg']}"
+
+
+def checkpoint_problem(data) -> str | None:
+    """Why a checkpoint can't be reused as it is (None: it can). Strict: a number written as a
+    string is as foreign here as a missing field, and the chunk is cheaper to redo than to trust."""
+    try:
+        Checkpoint.model_validate(data, strict=True)
+    except ValidationError as e:
+        return _first_problem(e)
+    return None
+
+
+def manifest_entry_problem(entry) -> str | None:
+    """Why a stage's manifest entry can't vouch for its outputs (None: it can)."""
+    try:
+        ManifestEntry.model_validate(entry, strict=True)
+    except ValidationError as e:
+        return _first_problem(e)
+    return None
+
+
 def register(name: str, schema: type[BaseModel], version: int = 1) -> None:
     """Later stages (translate, report, ...) add their artifact's schema here."""
     SCHEMAS[name] = schema
@@ -139,7 +181,5 @@ def read_artifact(path: Path) -> dict:
     try:
         schema.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise PipelineError(f"{path}: not a valid {path.stem} artifact: {where}: {first['msg']}") from e
+        raise PipelineError(f"{path}: not a valid {path.stem} artifact: {_first_problem(e)}") from e
     return data

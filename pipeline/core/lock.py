@@ -8,6 +8,7 @@ second run can say who has the folder.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -26,7 +27,13 @@ class OutputLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "OutputLock":
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            if e.errno == errno.EROFS:
+                return self  # a folder on a read-only file system: no run can be writing there (publish reads it)
+            raise PipelineError(f"output folder {self.path.parent}: cannot take its lock {self.path} "
+                                f"({e.strerror})") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -81,12 +81,10 @@ class Manifest:
                 self.path.replace(self.path.with_name(MANIFEST + ".damaged"))
 
     def entry(self, name: str) -> dict | None:
+        """The stage's entry when it has the shape the runner relies on; a damaged one (outputs
+        that are not a map of names to hashes, ...) vouches for nothing: the stage runs again."""
         entry = self.data["stages"].get(name)
-        if not isinstance(entry, dict) or not isinstance(entry.get("fingerprint"), str):
-            return None
-        if not isinstance(entry.get("outputs"), dict):
-            return None
-        return entry
+        return entry if artifacts.manifest_entry_problem(entry) is None else None
 
     def record(self, name: str, entry: dict, recording: Path, config_path: Path) -> None:
         self.data.update({"pipeline_version": __version__, "recording": str(recording), "config": str(config_path)})

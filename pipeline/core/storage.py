@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,17 +25,38 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         # mkstemp creates 0600; artifacts get the mode any new file would get under the umask.
-        os.chmod(tmp, 0o666 & ~_current_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def current_umask() -> int:
+    """The process's umask, read without changing it.
+
+    ``os.umask`` can only be read by setting it, and for that moment every other thread of the
+    process (the review server's, a Dask worker's) would create files under the wrong mask. Linux
+    shows it in /proc/self/status; elsewhere a fresh folder's mode tells it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return umask_from_a_probe()
+
+
+def umask_from_a_probe() -> int:
+    """The umask as the mode a new folder gets (asked for 0777) is missing."""
+    probe = Path(tempfile.mkdtemp(prefix=".umask-probe-"))  # mkdtemp's own mode is fixed (0700)
+    inner = probe / "d"
+    try:
+        os.mkdir(inner, 0o777)
+        return 0o777 & ~inner.stat().st_mode
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def write_text(target: Path, text: str) -> None:

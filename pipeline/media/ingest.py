@@ -25,6 +25,7 @@ from ..core.stage import Stage, StageContext, StageOutput
 # A decoded track shorter than the container claims by more than this is a truncated file.
 TRUNCATION_TOLERANCE_S = 0.5
 TRUNCATION_TOLERANCE_RATIO = 0.02
+ARTIFACT = "ingest.json"
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,11 @@ def run(recording: Path, config: Config, out_dir: Path, staging: Path) -> dict:
     # Decode every track into a staging folder first, so that a failure on the second track
     # leaves the previous run's audio untouched.
     decoded = {t.name: decode_track(probed, t, staging / f"{t.name}.wav") for t in config.recording.tracks}
+    # The WAVs and ingest.json are one unit. The old artifact goes before the first WAV is
+    # replaced: if anything fails from here until the runner writes the new one (a full disk, an
+    # unwritable ingest.json, a kill), no ingest.json vouches for audio it does not describe, and
+    # a later ``--from vad`` asks for ingest instead of skipping on mismatched audio.
+    (out_dir / ARTIFACT).unlink(missing_ok=True)
     tracks = []
     for track in config.recording.tracks:
         wav = out_dir / "audio" / f"{track.name}.wav"
@@ -286,5 +292,5 @@ def run_stage(ctx: StageContext) -> StageOutput:
     return StageOutput(artifact, models={"decoder": "ffmpeg"}, files=[t["path"] for t in artifact["tracks"]])
 
 
-STAGE = Stage("ingest", 2, ("recording",), (), "ingest.json", run_stage,
+STAGE = Stage("ingest", 2, ("recording",), (), ARTIFACT, run_stage,
               description="decode the configured audio tracks to 16 kHz mono WAV", precheck=_precheck)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..core.config import PublishSettings
 from ..core.language import joiner
+from ..core.markup import strip_markup
 from ..text.captions import JA_BREAK_AFTER, JA_NO_LINE_START
 from .source import MISSING, Run, clock
 
@@ -289,13 +290,15 @@ SRT_LABEL = {"en": "[{}]", "ja": "［{}］"}
 
 
 def srt(cues: list[Cue], language: str) -> str:
-    """SRT has no voice tags: the speaker's name is a line of its own where the voice changes."""
+    """SRT has no voice tags: the speaker's name is a line of its own where the voice changes.
+    It has no escaping either, and players render the tags in it: tags an editor did not mean
+    are taken out (``strip_markup``)."""
     blocks, previous = [], None
     for index, cue in enumerate(cues, start=1):
-        label = SRT_LABEL[language].format(cue.speaker) + "\n" if cue.speaker != previous else ""
+        label = SRT_LABEL[language].format(strip_markup(cue.speaker)) + "\n" if cue.speaker != previous else ""
         previous = cue.speaker
         times = f"{clock(cue.start_s, True)} --> {clock(cue.end_s, True)}".replace(".", ",")
-        blocks.append(f"{index}\n{times}\n{label}{cue.text}")
+        blocks.append(f"{index}\n{times}\n{label}{strip_markup(cue.text)}")
     return "\n\n".join(blocks) + "\n"
 
 

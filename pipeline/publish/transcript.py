@@ -108,27 +108,42 @@ def to_html(run: Run) -> str:
 
 # ------------------------------------------------------------------------------------- Markdown
 
+# Markdown renderers pass HTML through and read * _ ` [ ] as formatting: what was said (and the
+# agenda's names and titles) is written so that it renders as the words themselves. Entities for
+# & < > (every renderer decodes them), a backslash before the others (CommonMark and
+# Python-Markdown both take it), and no line breaks inside a line of the transcript.
+_MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN_PUNCTUATION = "\\`*_[]"
+
+
+def md(text: str) -> str:
+    """``text`` as Markdown that renders as exactly those words."""
+    escaped = "".join(_MARKDOWN_ENTITIES.get(ch) or (f"\\{ch}" if ch in _MARKDOWN_PUNCTUATION else ch)
+                      for ch in " ".join(str(text).split()))
+    return escaped[0].replace("#", "\\#") + escaped[1:] if escaped else escaped
+
+
 def to_markdown(run: Run) -> str:
     languages = run.languages
-    lines = [f"# {run.title(languages[0])}", ""]
-    lines += [f"*{run.title(l)}*" for l in languages[1:]] + [""]
+    lines = [f"# {md(run.title(languages[0]))}", ""]
+    lines += [f"*{md(run.title(l))}*" for l in languages[1:]] + [""]
     if run.config.event.date:
-        lines += [f"Date: {run.config.event.date}", ""]
+        lines += [f"Date: {md(run.config.event.date)}", ""]
     for language in languages:
         if review_banner(run, language):
-            lines += [f"> {review_banner(run, language)}", ""]
+            lines += [f"> {md(review_banner(run, language))}", ""]
     for session, segments in grouped(run):
         if session:
-            titles = " / ".join(bilingual(session.get("title"), l) for l in languages)
+            titles = " / ".join(md(bilingual(session.get("title"), l)) for l in languages)
             lines += [f"## {titles} ({clock(session['start_s'])}–{clock(session['end_s'])})", ""]
         for segment in segments:
             name, details = speaker_line(run, segment, languages[0])
-            lines.append(f"**[{clock(segment['start_s'])}] {name}**" + (f" — {details}" if details else ""))
+            lines.append(f"**[{clock(segment['start_s'])}] {md(name)}**" + (f" — {md(details)}" if details else ""))
             lines.append("")
             for language in languages:
                 rendering = run.text(segment, language)
-                told = note(rendering, language)
-                text = told if rendering.source == "missing" else rendering.text + (f" *({told})*" if told else "")
+                told = md(note(rendering, language))
+                text = told if rendering.source == "missing" else md(rendering.text) + (f" *({told})*" if told else "")
                 lines.append(f"- {language}: {text}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"

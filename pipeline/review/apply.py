@@ -4,8 +4,11 @@ Edits are applied oldest first. Each is placed where it was made when that segme
 there with the text it replaced; after a re-run (other VAD settings, another model) the ids and
 times move, so an edit is placed again by time overlap and text similarity: a text correction
 finds the passage it replaced (with a little context) in the overlapping segments, a speaker or
-status finds the segment saying the same thing, a voice reassignment finds the voice that now
-holds most of that speech. An edit that cannot be placed is listed as a conflict in
+status finds the segment saying the same thing, a voice reassignment finds the same voice again:
+the one voice of the re-run that holds most of that speech and whose own speech is mostly it (a
+re-run that joined two voices, or cut one in two, gets no one's rename: that is a conflict). A
+per-segment speaker change always wins over a voice-level one, whichever came first. An edit that
+cannot be placed is listed as a conflict in
 ``review_summary.conflicts`` (and shown in the app) until an editor resolves it; it is never
 dropped. The same ``Applier`` backs the web app, one edit at a time.
 """
@@ -29,6 +32,7 @@ SAME_TEXT = 0.9  # the segment an edit was made on, still saying (nearly) the sa
 SAME_PASSAGE = 0.75  # a translation still fits the segment's content
 NEAR_S = 0.5  # time slack when matching an anchor's span
 SEARCH_S = 2.0  # how far around an anchor a re-run's segments are searched for a passage
+SAME_VOICE = 0.5  # a re-run's voice is the edited voice when more than this share of each one's time is the other's
 CONTEXTS = (12, 6, 3, 0)  # characters of context tried, most specific first, to place a passage
 
 
@@ -58,6 +62,7 @@ class Applier:
         self.voice_of = _voices_of(aligned, diarization)
         self.status: dict[str, str] = {}
         self.edited: dict[str, list[int]] = {}
+        self.pinned: set[str] = set()  # segments whose speaker an editor set one by one: voice edits pass them by
         self.translations: dict[str, dict[str, str]] = {}
         self.sections: dict[str, str] = {}
         self.section_texts: dict[str, dict[str, str]] = {}  # report sections rewritten by an editor
@@ -102,6 +107,7 @@ class Applier:
                 elif kind == "speaker":
                     self._add_person(parts[-1]["payload"])
                     self._set_speaker(segment, value)
+                    self.pinned.add(sid)
                     self.edited.setdefault(sid, []).extend(c["edit"] for c in parts)
                 else:
                     self.translations.setdefault(sid, {})[value] = joiner(value).join(c["payload"]["text"] for c in parts)
@@ -202,28 +208,44 @@ class Applier:
         self._add_person(edit.payload)
         for segment in segments:
             self._set_speaker(segment, edit.payload["person"])
+            self.pinned.add(segment["id"])
         return Placement([s["id"] for s in segments], how)
 
     def _apply_voice(self, edit: Edit) -> Placement:
-        voice = edit.anchor["voice"]
+        old = edit.anchor["voice"]
         spans = [{"start_s": a, "end_s": b} for a, b in edit.anchor.get("spans", [])]
-        shares = self._voice_shares(spans)
-        how = "exact"
-        if not spans or shares.get(voice, 0.0) < 0.5:
-            best = max(shares, key=shares.get, default=None)
-            if best is None or shares[best] < 0.5:
-                raise Unplaceable(f"no voice of this run holds most of what {voice} said any more")
-            voice, how = best, "reattached"
+        voice = self._same_voice(old, spans)
+        how = "exact" if voice == old else "reattached"
         self._add_person(edit.payload)
         person = edit.payload["person"]
         if voice in self.voices:
             self.voices[voice] = {**self.voices[voice], "person": person, "confidence": 1.0,
                                   "evidence": [*self.voices[voice].get("evidence", []),
                                                f"assigned by editor {edit.editor or '(unnamed)'}"]}
-        touched = [sid for sid in self.order if self.voice_of.get(sid) == voice]
+        # A segment whose speaker an editor set on its own keeps it: the finer edit wins.
+        touched = [sid for sid in self.order if self.voice_of.get(sid) == voice and sid not in self.pinned]
         for sid in touched:
             self._set_speaker(self.segments[sid], person)
         return Placement(touched, how)
+
+    def _same_voice(self, old: str, spans: list[dict]) -> str:
+        """The voice of this run that is ``old`` (the voice an editor renamed, by its speech then):
+        it holds most of that speech, and most of its own speech is that speech, so no other
+        voice of then is most of it. A re-run that joined two voices into one (or cut one in
+        two) makes the rename a conflict for an editor, never a name on someone else's speech."""
+        if not spans:
+            raise Unplaceable(f"the edit records no speech of voice {old}")
+        shares = self._voice_shares(spans)
+        best = max(shares, key=shares.get, default=None)
+        if best is None or shares[best] <= SAME_VOICE:
+            raise Unplaceable(f"no voice of this run holds most of what {old} said any more")
+        mine = [self.segments[sid] for sid in self.order if self.voice_of.get(sid) == best]
+        total = sum(s["end_s"] - s["start_s"] for s in mine)
+        inside = sum(_overlap(s, span) for s in mine for span in _merged(spans))
+        if total > 0 and inside / total <= SAME_VOICE:
+            raise Unplaceable(f"voice {best} of this run holds most of what {old} said, but only {inside / total:.0%} "
+                              f"of its own speech was {old}'s: the re-run joined voices; assign its segments one by one")
+        return best
 
     def _apply_split(self, edit: Edit) -> Placement:
         anchor, offset = edit.anchor, int(edit.payload["offset"])
@@ -331,6 +353,7 @@ class Applier:
         at = self.order.index(old_ids[0])
         voice = self.voice_of.get(old_ids[0])
         status = self.status.get(old_ids[0])
+        pinned = old_ids[0] in self.pinned  # the new segments keep the first one's speaker
         for sid in old_ids:
             self.order.remove(sid)
             self.segments.pop(sid)
@@ -340,6 +363,8 @@ class Applier:
             self.voice_of[segment["id"]] = voice
             if status and segment["id"] not in old_ids:
                 self.status[segment["id"]] = status
+            if pinned:
+                self.pinned.add(segment["id"])
 
     # -- results -----------------------------------------------------------------------------
 
@@ -363,6 +388,17 @@ class Applier:
                    "report_sections": dict(self.sections), "report_section_texts": self.section_texts}
         base = {k: v for k, v in self.base.items() if k not in ("segments", "provenance", "voices", "people")}
         return {**base, "voices": self.voices, "people": self.people, "segments": segments, "review_summary": summary}
+
+
+def _merged(spans: list[dict]) -> list[dict]:
+    """Spans joined where they overlap, so no second of speech counts twice."""
+    result: list[dict] = []
+    for span in sorted(spans, key=lambda s: s["start_s"]):
+        if result and span["start_s"] <= result[-1]["end_s"]:
+            result[-1] = {**result[-1], "end_s": max(result[-1]["end_s"], span["end_s"])}
+        else:
+            result.append(dict(span))
+    return result
 
 
 def _find_passage(candidates: list[dict], left: str, old: str, right: str) -> tuple[dict, int] | None:

@@ -13,6 +13,7 @@ with ``textContent``; the Content-Security-Policy allows no inline script.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import json
@@ -38,6 +39,9 @@ STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
                 "app.css": "text/css; charset=utf-8"}
 MAX_BODY_BYTES = 256 * 1024
+MAX_NESTING = 32  # the API's bodies are flat objects; 100,000 nested "[" hit the parser's recursion limit
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 COOKIE = "review_token"
 TOKEN_HEADER = b"x-review-token"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -161,6 +165,16 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def nesting_depth(raw: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text, counted without parsing it (strings,
+    which may hold brackets, are left out first)."""
+    depth = deepest = 0
+    for bracket in _JSON_STRING.sub(b'""', raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def make_app(out_dir: Path, token: str, allowed_hosts: set[str] | None = None) -> Starlette:
     """The ASGI app over ``out_dir``; ``allowed_hosts``: Host header names accepted (None: any)."""
     out_dir = Path(out_dir).resolve()
@@ -200,6 +214,8 @@ def make_app(out_dir: Path, token: str, allowed_hosts: set[str] | None = None) -
         body = {}
         if request.method == "POST":
             raw = await request.body()
+            if nesting_depth(raw) > MAX_NESTING:  # bounded before parsing: no RecursionError, no 500
+                return _error(422, f"request body nests deeper than {MAX_NESTING} levels")
             try:
                 body = json.loads(raw or b"{}")
             except ValueError as e:
@@ -276,7 +292,33 @@ def serve(out_dir: Path, host: str = "127.0.0.1", port: int = 8765, allow_remote
                             f"(the access token is still required)")
     token = secrets.token_urlsafe(24)
     app = make_app(out_dir, token, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None)
+    listening = bind(host, port)  # first: a busy port is one line, and no URL with a token is shown for it
+    port = listening.getsockname()[1]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
     print(f"Review app for {out_dir}: http://{shown}:{port}/?token={token}", flush=True)
     print("Edits are saved as they are made (review/edits.sqlite); Ctrl+C stops the app.", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server.run(sockets=[listening])
+
+
+def bind(host: str, port: int):
+    """A listening socket on ``host:port``, or one line saying why there is none."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as e:
+        raise PipelineError(f"--host {host}: cannot listen there ({e.strerror or e})") from e
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # what uvicorn does: restart at once
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError as e:
+        listening.close()
+        busy = " (another program, or another review app, uses it: choose another --port)" \
+            if e.errno == errno.EADDRINUSE else ""
+        raise PipelineError(f"--port {port}: cannot listen on {host}:{port}: {e.strerror or e}{busy}") from e
+    listening.set_inheritable(True)
+    return listening

@@ -32,6 +32,10 @@ MAX_NOTES_PER_KIND = 3  # evidence notes kept per voice, person and kind of ment
 # Enrollment similarity above which a clip counts for a person, on each embedder's own scale
 # (CAM++: same speaker ~0.7-0.8, others ~0.5; resemblyzer: 0.7 against 0.6-0.7).
 ENROLLMENT_THRESHOLDS = {"campplus": 0.6, "resemblyzer": 0.75}
+# A clip's match within this much above the threshold is weak (CAM++ on the azure call: a voice and
+# its own clip 0.73-0.80, the other clip 0.51-0.52, threshold 0.6): it may confirm what the agenda's
+# evidence says about a voice but never outvote it.
+WEAK_MATCH_BAND = 0.1
 
 
 @dataclass
@@ -160,12 +164,25 @@ def gather_evidence(event: Event, segments: list[dict], voice: dict, turns: list
     _mention_evidence(evidence, find_mentions(NameIndex(event), segments), segments, voice, turns, settings)
     _language_evidence(evidence, people, segments, voice, settings)
     _order_evidence(evidence, event, people, segments, voice, settings)
-    for (v, person), item in evidence.items():
-        if person in enrollment and v in voice_centres:
-            similarity = float(voice_centres[v] @ enrollment[person])
-            item.add(settings.enrollment_weight * (similarity - threshold),
-                     f"enrollment clip similarity {similarity:.2f}")
+    _enrollment_evidence(evidence, voice_centres, enrollment, settings, threshold)
     return evidence
+
+
+def _enrollment_evidence(evidence, voice_centres, enrollment, settings, threshold) -> None:
+    """Similarity of each voice to each enrolled person's clip. A weak match (within
+    ``WEAK_MATCH_BAND`` above the threshold) counts only where the agenda's evidence (mentions,
+    language, order) ranks nobody above that person for the voice: a clip that barely
+    resembles a voice must not take it from the person the agenda points at."""
+    agenda = {key: item.score for key, item in evidence.items()}
+    for (v, person), item in evidence.items():
+        if person not in enrollment or v not in voice_centres:
+            continue
+        similarity = float(voice_centres[v] @ enrollment[person])
+        amount, note = settings.enrollment_weight * (similarity - threshold), f"enrollment clip similarity {similarity:.2f}"
+        weak = 0 < similarity - threshold < WEAK_MATCH_BAND
+        if weak and any(score > agenda[(v, person)] for (w, _), score in agenda.items() if w == v):
+            amount, note = 0.0, f"{note} (a weak match: the agenda's evidence decides)"
+        item.add(amount, note)
 
 
 def _mention_evidence(evidence, mentions, segments, voice, turns, settings) -> None:
@@ -427,5 +444,5 @@ def run_stage(ctx: StageContext) -> StageOutput:
                        counters={"voices": len(artifact["voices"]), "voices_named": named}, files=["outline.json"])
 
 
-STAGE = Stage("align", 2, ("align", "event"), ("transcript.json", "diarization.json"), "aligned.json", run_stage,
+STAGE = Stage("align", 3, ("align", "event"), ("transcript.json", "diarization.json"), "aligned.json", run_stage,
               description="agenda names on voices, sessions on the timeline")

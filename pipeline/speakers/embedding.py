@@ -362,8 +362,9 @@ def embed_file(path: Path, embedder: SpeakerEmbedder) -> np.ndarray:
     half-overlapping windows, leaving out near-silent ones (pauses would dilute the voice)."""
     samples = read_clip(path)
     length = int(embedder.window_s * SAMPLE_RATE)
-    if len(samples) < length:
-        samples = np.pad(samples, (0, length - len(samples)))
+    if len(samples) < length:  # padded with silence it would be a vector of the padding, not of a voice
+        raise PipelineError(f"enrollment clip {path} is {len(samples) / SAMPLE_RATE:.2f} s long; the {embedder.engine} "
+                            f"embedding needs at least {embedder.window_s:g} s of speech")
     windows = np.stack([samples[s : s + length] for s in range(0, len(samples) - length + 1, length // 2)])
     loudness = np.sqrt(np.mean(windows ** 2, axis=1))
     windows = windows[loudness >= 0.1 * np.percentile(loudness, 90)]

@@ -14,6 +14,7 @@ import srt
 import webvtt
 
 from ..core.config import CaptionSettings
+from ..core.markup import strip_markup
 from ..core.storage import write_text
 from ..core.stage import Stage, StageContext, StageOutput
 
@@ -187,12 +188,19 @@ def _labels(cues: list[Cue]) -> list[str]:
 
 
 def write_srt(cues: list[Cue], target: Path) -> None:
+    """SRT stays plain text: players render the tags in it, so tags an editor did not mean are
+    taken out (SRT has no way to escape them)."""
     subtitles = [
         srt.Subtitle(index=i, start=dt.timedelta(seconds=c.start_s), end=dt.timedelta(seconds=c.end_s),
-                     content=label + c.text)
+                     content=strip_markup(label + c.text))
         for i, (c, label) in enumerate(zip(cues, _labels(cues)), start=1)
     ]
     write_text(target, srt.compose(subtitles))
+
+
+def vtt_escape(text: str) -> str:
+    """WebVTT cue text: & < > are markup there and must be written as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _vtt_time(seconds: float) -> str:
@@ -205,7 +213,7 @@ def _vtt_time(seconds: float) -> str:
 def write_vtt(cues: list[Cue], target: Path) -> None:
     document = webvtt.WebVTT()
     for cue in cues:
-        text = (f"<v {cue.speaker}>" if cue.speaker else "") + cue.text
+        text = (f"<v {vtt_escape(cue.speaker)}>" if cue.speaker else "") + vtt_escape(cue.text)
         document.captions.append(webvtt.Caption(_vtt_time(cue.start_s), _vtt_time(cue.end_s), text))
     write_text(target, document.content)
 

@@ -35,6 +35,14 @@ class Session(Strict):
     end: str = Field(pattern=r"^\d{2}:\d{2}(:\d{2})?$")
     people: list[SessionSlot] = []
 
+    @field_validator("start", "end")
+    @classmethod
+    def _a_time_of_day(cls, value: str) -> str:
+        hours, minutes, *seconds = (int(part) for part in value.split(":"))
+        if hours > 23 or minutes > 59 or any(s > 59 for s in seconds):
+            raise ValueError("not a time of day: hours 00-23, minutes and seconds 00-59")
+        return value
+
 
 class Term(Strict):
     """One entry of the event's glossary: how a term is written in each language."""

@@ -79,6 +79,13 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
+# An enrollment clip shorter than this cannot give a voice vector: the speaker embedders look at
+# windows of 1.5 s (CAM++, local models) or 1.6 s (resemblyzer), and a shorter clip is padded with
+# silence, so its vector is mostly the padding's (a 10 ms clip "matched" the host's voice). Two
+# seconds is one window and a margin; speakers/embedding.py refuses clips shorter than its window.
+ENROLLMENT_MIN_S = 2.0
+
+
 def _check_enrollment(path: Path, config: Config) -> None:
     import soundfile
 
@@ -89,10 +96,14 @@ def _check_enrollment(path: Path, config: Config) -> None:
             if not clip_path.is_file():
                 raise PipelineError(f"{where}: file not found: {clip_path}")
             try:
-                soundfile.info(str(clip_path))
+                info = soundfile.info(str(clip_path))
             except (RuntimeError, soundfile.LibsndfileError) as e:
                 raise PipelineError(f"{where}: {clip_path} is not an audio file soundfile can read "
                                     f"(WAV, FLAC, OGG): {str(e).splitlines()[0]}") from e
+            if info.frames / max(info.samplerate, 1) < ENROLLMENT_MIN_S:
+                raise PipelineError(f"{where}: {clip_path} is {info.frames / max(info.samplerate, 1):.2f} s long "
+                                    f"({info.frames} frames); an enrollment clip needs at least "
+                                    f"{ENROLLMENT_MIN_S:.0f} s of the person speaking")
 
 
 # Model names the Whisper libraries know; anything else is taken as a local path.
