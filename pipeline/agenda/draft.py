@@ -1,0 +1,374 @@
+"""From the pages' programmes to one event draft: people merged, pages paired, times placed.
+
+A person listed twice (a host who also speaks) is one person with two roles; a Japanese page
+and an English page of the same event are paired item by item and slot by slot; near-duplicate
+spellings are kept as written and marked. Times are only those the page gives.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .glossary import english_candidates, written_pairs
+from .pages import Page
+from .people import PersonLine, normal, script_of
+from .program import Item, PageProgram, Slot, Sourced, read_program
+
+LANGS = ("en", "ja")
+
+
+@dataclass
+class DraftPerson:
+    id: str
+    names: dict[str, Sourced] = field(default_factory=dict)
+    titles: dict[str, Sourced] = field(default_factory=dict)
+    affiliations: dict[str, Sourced] = field(default_factory=dict)
+    roles: list[str] = field(default_factory=list)
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (alias, why)
+    wheres: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DraftSlot:
+    person: str
+    role: str
+    where: str
+    talk: str = ""
+
+
+@dataclass
+class DraftSession:
+    id: str
+    titles: dict[str, Sourced]
+    start: str
+    end: str
+    time_note: str  # where the times come from
+    people: list[DraftSlot]
+    checks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    pages: list[str]
+    titles: dict[str, Sourced]
+    date: Sourced | None
+    timezone: Sourced | None
+    languages: Sourced | None
+    interpretation: Sourced | None
+    people: list[DraftPerson]
+    sessions: list[DraftSession]
+    glossary: list[tuple[str, str, str]] = field(default_factory=list)  # (en, ja, where)
+    glossary_candidates: list[tuple[str, str]] = field(default_factory=list)  # (term, where)
+    checks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    assistant: dict = field(default_factory=dict)
+
+
+def name_key(person: PersonLine) -> tuple[str, str]:
+    text = unicodedata.normalize("NFKC", person.name).lower()
+    text = re.sub(r"[\s・･.\-'’=]", "", text)
+    return person.script, text
+
+
+class _Union:
+    def __init__(self) -> None:
+        self.parent: dict = {}
+
+    def find(self, key):
+        self.parent.setdefault(key, key)
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def join(self, a, b) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def draft_from_pages(pages: list[Page]) -> Draft:
+    programs = [read_program(page) for page in pages]
+    programs = [p for p in programs]
+    base = max(programs, key=lambda p: sum(len(i.slots) for i in p.items) + len(p.prelude))
+    others = [p for p in programs if p is not base]
+    sessions_of = {id(p): _sessions(p) for p in programs}
+    union = _Union()
+    checks: list[str] = []
+    for program in programs:
+        for item, slots in sessions_of[id(program)]:
+            for slot in slots:
+                keys = [name_key(f) for f in slot.forms.values()]
+                for key in keys:
+                    union.find(key)
+                for a, b in zip(keys, keys[1:]):
+                    union.join(a, b)
+    # Pair the other pages' items and slots with the base page's, by position.
+    pairs: dict[int, list[tuple[Item, list[Slot]]]] = {}
+    base_sessions = sessions_of[id(base)]
+    for other in others:
+        other_sessions = sessions_of[id(other)]
+        if len(other_sessions) != len(base_sessions):
+            checks.append(f"{other.page.name}: {len(other_sessions)} programme items with people against "
+                          f"{len(base_sessions)} on {base.page.name}; its people were not paired with the other page's")
+            continue
+        for index, ((item, slots), (other_item, other_slots)) in enumerate(zip(base_sessions, other_sessions)):
+            pairs.setdefault(index, []).append((other_item, other_slots))
+            roles = [s.role for s in slots]
+            if roles != [s.role for s in other_slots]:
+                checks.append(f"{other_item.where}: its people differ from {item.where} in number or roles; "
+                              f"not paired")
+                continue
+            for slot, other_slot in zip(slots, other_slots):
+                for a in slot.forms.values():
+                    for b in other_slot.forms.values():
+                        union.join(name_key(a), name_key(b))
+    people, person_of = _people(programs, sessions_of, union)
+    sessions = _draft_sessions(base, base_sessions, pairs, person_of)
+    draft = Draft(pages=[p.page.name for p in programs], titles=_merged(programs, "titles"),
+                  date=_first(programs, "date"), timezone=_first(programs, "timezone"),
+                  languages=_first(programs, "languages"), interpretation=_first(programs, "interpretation"),
+                  people=people, sessions=sessions, checks=checks)
+    for program in programs:
+        for item in program.items:
+            if item.kind == "pause" or not item.slots:
+                title = item.titles.get("en") or item.titles.get("ja") or ""
+                when = f" {item.start}–{item.end or '?'}" if item.start else ""
+                draft.notes.append(f"not a session (no people on the page): {title}{when} ({item.where})")
+        for ignored in program.ignored:
+            draft.notes.append(f"not a person: «{ignored.value[:70]}» ({ignored.where})")
+    _mark_near_duplicates(draft.people)
+    _event_checks(draft, programs)
+    every_line = [Sourced(line.text, p.page.where(line.number)) for p in programs for line in p.page.lines]
+    draft.glossary = written_pairs(every_line)
+    known = {en.lower() for en, _, _ in draft.glossary}
+    overview = [line for p in programs for line in p.overview]
+    draft.glossary_candidates = [(term, where) for term, where in english_candidates(overview)
+                                 if term not in known]
+    return draft
+
+
+def _sessions(program: PageProgram) -> list[tuple[Item, list[Slot]]]:
+    """The page's items with people, in order; people listed before the programme (a host)
+    open the first session."""
+    found = [(item, list(item.slots)) for item in program.items if item.kind == "session" and item.slots]
+    if program.prelude:
+        if found:
+            found[0] = (found[0][0], program.prelude + found[0][1])
+        else:
+            titles = {k: v.value for k, v in program.titles.items()}
+            where = program.prelude[0].where
+            item = Item(titles or {"en": "Programme"}, where, "session", "programme",
+                        program.start.value if program.start else None, program.end.value if program.end else None)
+            found = [(item, list(program.prelude))]
+    return found
+
+
+def _merged(programs: list[PageProgram], attribute: str) -> dict[str, Sourced]:
+    merged: dict[str, Sourced] = {}
+    for program in programs:
+        for language, value in getattr(program, attribute).items():
+            merged.setdefault(language, value)
+    return merged
+
+
+def _first(programs: list[PageProgram], attribute: str):
+    return next((getattr(p, attribute) for p in programs if getattr(p, attribute) is not None), None)
+
+
+def _people(programs, sessions_of, union) -> tuple[list[DraftPerson], dict]:
+    groups: dict = {}
+    order: list = []
+    for program in programs:
+        for _, slots in sessions_of[id(program)]:
+            for slot in slots:
+                for form in slot.forms.values():
+                    root = union.find(name_key(form))
+                    if root not in groups:
+                        groups[root] = []
+                        order.append(root)
+                    groups[root].append((form, slot))
+    people, person_of, used_ids = [], {}, set()
+    for root in order:
+        person = DraftPerson(id="")
+        for form, slot in groups[root]:
+            language = form.script
+            if slot.where not in person.wheres:
+                person.wheres.append(slot.where)
+            if language not in person.names:
+                person.names[language] = Sourced(form.name, slot.where)
+            elif normal(person.names[language].value).replace(" ", "") != normal(form.name).replace(" ", ""):
+                person.checks.append(f"also written '{form.name}' ({slot.where})")
+            for attribute, value in (("titles", form.title), ("affiliations", form.affiliation)):
+                known = getattr(person, attribute)
+                if value and language not in known:
+                    known[language] = Sourced(value, slot.where)
+                elif value and known[language].value != value:
+                    kind = "title" if attribute == "titles" else "affiliation"
+                    person.checks.append(f"{kind} also given as '{value}' ({slot.where})")
+            for check in form.checks:
+                note = f"{check} ({slot.where})"
+                if check == "no title or affiliation on the page" and (person.titles or person.affiliations):
+                    continue
+                if note not in person.checks:
+                    person.checks.append(note)
+            if slot.role not in person.roles:
+                person.roles.append(slot.role)
+        # A mention without details does not count against a fuller one.
+        person.checks = [c for c in person.checks
+                         if not (c.startswith("no title or affiliation") and (person.titles or person.affiliations))]
+        if "en" not in person.names and "ja" in person.names:
+            person.checks.append("no English name on the page (none is made up)")
+        elif "ja" not in person.names and any(p.page.kind for p in programs) and _bilingual(programs):
+            person.checks.append("no Japanese name on the page (none is made up)")
+        person.aliases = _aliases(person)
+        person.id = _person_id(person, used_ids, len(people) + 1)
+        used_ids.add(person.id)
+        for form, _ in groups[root]:
+            person_of[name_key(form)] = person.id
+        people.append(person)
+    return people, person_of
+
+
+def _bilingual(programs: list[PageProgram]) -> bool:
+    return any(script_of(line.text) == "ja" for p in programs for line in p.page.lines)
+
+
+def _aliases(person: DraftPerson) -> list[tuple[str, str]]:
+    """The family name alone, as the page writes it (a space or a middle dot in the name)."""
+    aliases = []
+    ja = person.names.get("ja")
+    if ja is not None:
+        name = ja.value.strip()
+        pieces = re.split(r"[ 　・･=＝]", name)
+        if len(pieces) >= 2:
+            family = pieces[-1] if re.fullmatch(r"[\u30a0-\u30ffー・･=＝ 　]+", name) else pieces[0]
+            aliases.append((family, "family name as the page writes it"))
+            aliases.append((re.sub(r"[ 　]", "", name), "the name without the space"))
+        else:
+            family = _sudachi_family_name(name)
+            if family:
+                aliases.append((family, "family name (split by Sudachi's name dictionary)"))
+    return aliases
+
+
+def _sudachi_family_name(name: str) -> str:
+    try:
+        from sudachipy import dictionary, tokenizer
+    except ImportError:
+        return ""
+    morphemes = dictionary.Dictionary().create().tokenize(name, tokenizer.Tokenizer.SplitMode.C)
+    if len(morphemes) >= 2 and morphemes[0].part_of_speech()[3] == "姓" and \
+            morphemes[0].surface() + "".join(m.surface() for m in morphemes[1:]) == name:
+        return morphemes[0].surface()
+    return ""
+
+
+def _person_id(person: DraftPerson, used: set[str], number: int) -> str:
+    en = person.names.get("en")
+    if en is not None:
+        words = [re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode().lower())
+                 for w in en.value.split()]
+        words = [w for w in words if w]
+        for candidate in (words[-1:], words[:1] + words[-1:], words):
+            value = "-".join(candidate)
+            if value and value not in used:
+                return value
+    value = f"person-{number}"
+    while value in used:
+        number += 1
+        value = f"person-{number}"
+    return value
+
+
+def _mark_near_duplicates(people: list[DraftPerson]) -> None:
+    """ "Thamassian" / "Tahmassian": kept as written, both marked for the organizer."""
+    for i, a in enumerate(people):
+        for b in people[i + 1:]:
+            for language in LANGS:
+                if language in a.names and language in b.names and \
+                        _near(a.names[language].value, b.names[language].value):
+                    a.checks.append(f"near-duplicate of '{b.names[language].value}' ({b.id}): "
+                                    "one person? the page's spellings are kept")
+                    b.checks.append(f"near-duplicate of '{a.names[language].value}' ({a.id}): "
+                                    "one person? the page's spellings are kept")
+
+
+def _near(a: str, b: str) -> bool:
+    a, b = normal(a).lower().replace(" ", ""), normal(b).lower().replace(" ", "")
+    if a == b or abs(len(a) - len(b)) > 2 or min(len(a), len(b)) < 6:
+        return False
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    return DamerauLevenshtein.distance(a, b) <= 2
+
+
+def _draft_sessions(base: PageProgram, base_sessions, pairs, person_of) -> list[DraftSession]:
+    sessions: list[DraftSession] = []
+    used: set[str] = set()
+    items = base.items
+    for index, (item, slots) in enumerate(base_sessions):
+        titles = {lang: Sourced(text, item.where) for lang, text in item.titles.items()}
+        for other_item, _ in pairs.get(index, []):
+            for lang, text in other_item.titles.items():
+                titles.setdefault(lang, Sourced(text, other_item.where))
+        start, end, note, checks = _times(base, item, items)
+        session_id = item.key or "item"
+        number = 2
+        while session_id in used:
+            session_id, number = f"{item.key}-{number}", number + 1
+        used.add(session_id)
+        people, seen = [], set()
+        for slot in slots:
+            forms = list(slot.forms.values())
+            person = person_of[name_key(forms[0])]
+            if (person, slot.role) in seen:
+                continue
+            seen.add((person, slot.role))
+            people.append(DraftSlot(person, slot.role, slot.where, slot.talk))
+            checks.extend(f"{c} ({slot.where})" for c in slot.checks)
+        sessions.append(DraftSession(session_id, titles, start, end, note, people, checks))
+    return sessions
+
+
+def _times(program: PageProgram, item: Item, items: list[Item]) -> tuple[str, str, str, list[str]]:
+    """The item's start and end as the page gives them; what is missing is marked, never made up."""
+    where = item.time_where or item.where
+    event_start = program.start.value if program.start else None
+    event_end = program.end.value if program.end else None
+    event_where = program.start.where if program.start else ""
+    following = items[items.index(item) + 1:] if item in items else []
+    if item.start and item.end:
+        return item.start, item.end, where, []
+    if item.start:
+        next_start = next((i.start for i in following if i.start), None)
+        if next_start:
+            return item.start, next_start, where, [f"no end time on the page: the next item's start ({next_start})"]
+        if event_end:
+            return item.start, event_end, where, [f"no end time on the page: the event's end ({event_end}, {event_where})"]
+        return item.start, item.start, where, ["no end time on the page: set to the start"]
+    if event_start and event_end:
+        return event_start, event_end, event_where, [
+            f"no time for this item on the page: the event's slot {event_start}–{event_end} ({event_where})"]
+    return "00:00", "00:00", "", ["no time on the page for this item or the event: 00:00 written"]
+
+
+def _event_checks(draft: Draft, programs: list[PageProgram]) -> None:
+    if "en" not in draft.titles and "ja" in draft.titles:
+        draft.checks.append("no English title on the page")
+    if "ja" not in draft.titles and "en" in draft.titles:
+        draft.checks.append("no Japanese title on the page (none is made up)")
+    if draft.date is None:
+        draft.checks.append("no date found on the page")
+    if draft.timezone is None:
+        draft.checks.append("no time zone found on the page: UTC written")
+    else:
+        others = [t for p in programs for t in p.other_times]
+        if others:
+            draft.checks.append(f"the page also gives {', '.join(others)} in another zone; "
+                                f"the first zone listed is the event's ({draft.timezone.where})")
+    if draft.languages is None:
+        draft.checks.append("no language line on the page: languages read from the page's scripts")
+    if not draft.sessions:
+        draft.checks.append("no programme with people found")
