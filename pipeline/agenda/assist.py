@@ -17,11 +17,11 @@ from .draft import Draft, DraftPerson
 from .people import normal
 from .program import Sourced
 
-MAX_OVERVIEW_CHARS = 900  # per language: keeps the prompt (and the import) short on 2 cores
+MAX_OVERVIEW_CHARS = 700  # per language: keeps the prompt (and the import) short on 2 cores
 MAX_TERMS = 8
 TERMS_SCHEMA = {
     "type": "object",
-    "properties": {"terms": {"type": "array", "maxItems": MAX_TERMS, "items": {
+    "properties": {"terms": {"type": "array", "minItems": 3, "maxItems": MAX_TERMS, "items": {
         "type": "object", "properties": {"en": {"type": "string"}, "ja": {"type": "string"}},
         "required": ["en", "ja"]}}},
     "required": ["terms"],
@@ -75,10 +75,10 @@ def _in(needle: str, haystack: str) -> bool:
 def _terms(draft: Draft, llm, overview: dict[str, list[Sourced]], stats: dict) -> None:
     en_text = " ".join(str(s.value) for s in overview["en"])[:MAX_OVERVIEW_CHARS]
     ja_text = " ".join(str(s.value) for s in overview["ja"])[:MAX_OVERVIEW_CHARS]
-    system = ("You extract a bilingual glossary from an event description. Give the event's topic terms "
-              "(technical terms and proper nouns, 1-4 words) that appear in BOTH texts: the English term copied "
-              "exactly from the English text and its Japanese equivalent copied exactly from the Japanese text. "
-              "Answer in JSON.")
+    system = ("You build a bilingual glossary from the English and the Japanese description of one event. "
+              "List its topic terms (technical terms, laws, lists, 1-4 words): each English term copied exactly "
+              "from the English text, with the Japanese term that translates it copied exactly from the Japanese "
+              'text. Example: {"terms": [{"en": "climate change", "ja": "気候変動"}]}. Answer in JSON.')
     user = f"English text:\n{en_text}\n\nJapanese text:\n{ja_text}"
     stats["asked"] += 1
     answer = _ask(llm, system, user, TERMS_SCHEMA, max_tokens=220)

@@ -58,6 +58,7 @@ class Draft:
     timezone: Sourced | None
     languages: Sourced | None
     interpretation: Sourced | None
+    no_interpretation: Sourced | None
     people: list[DraftPerson]
     sessions: list[DraftSession]
     glossary: list[tuple[str, str, str]] = field(default_factory=list)  # (en, ja, where)
@@ -129,21 +130,21 @@ def draft_from_pages(pages: list[Page]) -> Draft:
     draft = Draft(pages=[p.page.name for p in programs], titles=_merged(programs, "titles"),
                   date=_first(programs, "date"), timezone=_first(programs, "timezone"),
                   languages=_first(programs, "languages"), interpretation=_first(programs, "interpretation"),
+                  no_interpretation=_first(programs, "no_interpretation"),
                   people=people, sessions=sessions, checks=checks)
     for program in programs:
         for item in program.items:
-            if item.kind == "pause" or not item.slots:
+            if (item.kind == "pause" or not item.slots) and item.start:
                 title = item.titles.get("en") or item.titles.get("ja") or ""
                 when = f" {item.start}–{item.end or '?'}" if item.start else ""
                 draft.notes.append(f"not a session (no people on the page): {title}{when} ({item.where})")
         for ignored in program.ignored:
             draft.notes.append(f"not a person: «{ignored.value[:70]}» ({ignored.where})")
-    _mark_near_duplicates(draft.people)
+    draft.people = _merge_near_duplicates(draft.people, draft.sessions)
     _event_checks(draft, programs)
-    every_line = [Sourced(line.text, p.page.where(line.number)) for p in programs for line in p.page.lines]
-    draft.glossary = written_pairs(every_line)
-    known = {en.lower() for en, _, _ in draft.glossary}
     overview = [line for p in programs for line in p.overview]
+    draft.glossary = written_pairs(overview)
+    known = {en.lower() for en, _, _ in draft.glossary}
     draft.glossary_candidates = [(term, where) for term, where in english_candidates(overview)
                                  if term not in known]
     return draft
@@ -245,7 +246,8 @@ def _aliases(person: DraftPerson) -> list[tuple[str, str]]:
         if len(pieces) >= 2:
             family = pieces[-1] if re.fullmatch(r"[\u30a0-\u30ffー・･=＝ 　]+", name) else pieces[0]
             aliases.append((family, "family name as the page writes it"))
-            aliases.append((re.sub(r"[ 　]", "", name), "the name without the space"))
+            if re.search(r"[ 　]", name):
+                aliases.append((re.sub(r"[ 　]", "", name), "the name without the space"))
         else:
             family = _sudachi_family_name(name)
             if family:
@@ -282,26 +284,49 @@ def _person_id(person: DraftPerson, used: set[str], number: int) -> str:
     return value
 
 
-def _mark_near_duplicates(people: list[DraftPerson]) -> None:
-    """ "Thamassian" / "Tahmassian": kept as written, both marked for the organizer."""
-    for i, a in enumerate(people):
-        for b in people[i + 1:]:
-            for language in LANGS:
-                if language in a.names and language in b.names and \
-                        _near(a.names[language].value, b.names[language].value):
-                    a.checks.append(f"near-duplicate of '{b.names[language].value}' ({b.id}): "
-                                    "one person? the page's spellings are kept")
-                    b.checks.append(f"near-duplicate of '{a.names[language].value}' ({a.id}): "
-                                    "one person? the page's spellings are kept")
+def _merge_near_duplicates(people: list[DraftPerson], sessions: list[DraftSession]) -> list[DraftPerson]:
+    """ "Katarina Novak" and later "Katarina Nowak": one person under the page's first spelling,
+    the other kept as an alias and marked; two people listed in one session are never merged."""
+    together = {(a.person, b.person) for s in sessions for a in s.people for b in s.people}
+    merged: dict[str, str] = {}
+    kept: list[DraftPerson] = []
+    for person in people:
+        twin = next((k for k in kept if (k.id, person.id) not in together and any(
+            language in k.names and language in person.names
+            and _near(k.names[language].value, person.names[language].value) for language in LANGS)), None)
+        if twin is None:
+            kept.append(person)
+            continue
+        merged[person.id] = twin.id
+        for language, name in person.names.items():
+            twin.names.setdefault(language, name)
+            if twin.names[language].value != name.value:
+                twin.aliases.append((name.value, f"spelling at {name.where}"))
+                twin.checks.append(f"near-duplicate spelling '{name.value}' ({name.where}) taken as the same "
+                                   f"person, the first spelling kept: the organizer decides")
+        for attribute in ("titles", "affiliations"):
+            for language, value in getattr(person, attribute).items():
+                getattr(twin, attribute).setdefault(language, value)
+        twin.roles += [r for r in person.roles if r not in twin.roles]
+        twin.wheres += [w for w in person.wheres if w not in twin.wheres]
+        twin.checks = [c for c in twin.checks if not c.startswith("no title or affiliation")
+                       or not (twin.titles or twin.affiliations)]
+    for session in sessions:
+        for slot in session.people:
+            slot.person = merged.get(slot.person, slot.person)
+    return kept
 
 
 def _near(a: str, b: str) -> bool:
-    a, b = normal(a).lower().replace(" ", ""), normal(b).lower().replace(" ", "")
-    if a == b or abs(len(a) - len(b)) > 2 or min(len(a), len(b)) < 6:
+    """Same number of words, one the same, the other one or two letters apart (five letters or more)."""
+    a_words, b_words = normal(a).lower().split(), normal(b).lower().split()
+    if a_words == b_words or len(a_words) != len(b_words) or len(a_words) < 2:
         return False
     from rapidfuzz.distance import DamerauLevenshtein
 
-    return DamerauLevenshtein.distance(a, b) <= 2
+    differing = [(x, y) for x, y in zip(a_words, b_words) if x != y]
+    return len(differing) == 1 and min(map(len, differing[0])) >= 5 and \
+        DamerauLevenshtein.distance(*differing[0]) <= 2
 
 
 def _draft_sessions(base: PageProgram, base_sessions, pairs, person_of) -> list[DraftSession]:
@@ -314,6 +339,7 @@ def _draft_sessions(base: PageProgram, base_sessions, pairs, person_of) -> list[
             for lang, text in other_item.titles.items():
                 titles.setdefault(lang, Sourced(text, other_item.where))
         start, end, note, checks = _times(base, item, items)
+        checks = list(item.checks) + checks
         session_id = item.key or "item"
         number = 2
         while session_id in used:
@@ -355,9 +381,11 @@ def _times(program: PageProgram, item: Item, items: list[Item]) -> tuple[str, st
 
 
 def _event_checks(draft: Draft, programs: list[PageProgram]) -> None:
+    for program in programs:
+        draft.checks.extend(program.title_checks)
     if "en" not in draft.titles and "ja" in draft.titles:
         draft.checks.append("no English title on the page")
-    if "ja" not in draft.titles and "en" in draft.titles:
+    if "ja" not in draft.titles and "en" in draft.titles and draft.languages and "ja" in draft.languages.value:
         draft.checks.append("no Japanese title on the page (none is made up)")
     if draft.date is None:
         draft.checks.append("no date found on the page")

@@ -82,17 +82,28 @@ ORGANISATION_WORDS = {
     "board", "fund", "program", "programme", "consulate", "mission", "parliament", "congress", "court",
     "team", "section", "faculty", "graduate", "firm", "institution", "alliance", "nations", "union",
 }
+HEAD_WORDS = {"director", "head", "chief", "manager", "dean", "leader", "chair", "chairman", "chairperson",
+              "president", "provost"}
 # Sub-units a page writes after a position; they go with the title ("Director, X Division").
 UNIT_WORDS = {"division", "directorate", "section", "unit", "team", "lab", "laboratory", "group"}
 JA_POSITION_SUFFIXES = ("長", "教授", "講師", "助教", "弁護士", "官", "員", "役", "者", "理事", "代表", "社長", "大使",
                         "フェロー", "ディレクター", "マネージャー", "マネジャー", "オフィサー", "担当", "顧問", "委員",
                         "パートナー", "研究員", "准教授", "特任教授", "名誉教授", "参与", "補佐", "主幹", "主査",
-                        "CEO", "博士")
+                        "CEO", "博士", "リーダー", "代行", "代理", "補", "課長", "局長", "会長", "監")
+
+
+def _ja_position(part: str) -> bool:
+    """Ends with a position word, a bracketed remark aside: "参事官（国際担当）"."""
+    return re.sub(r"[（(][^（()）]*[)）]$", "", part).endswith(JA_POSITION_SUFFIXES)
 
 JA_CHARS = r"\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶー"
 JA_NAME = re.compile(rf"^[\u3400-\u9fff々]{{1,4}}[ 　]?[\u3400-\u9fff々\u3040-\u309f\u30a0-\u30ff]{{1,5}}$")
 KATAKANA_NAME = re.compile(r"^[\u30a0-\u30ffー]{2,}([・･=＝ 　][\u30a0-\u30ffー]{2,}){1,3}$")
-EN_NAME_WORD = re.compile(r"^([A-Z][a-zA-Z'’\-]*[a-z][a-zA-Z'’\-]*|[A-Z]\.(-?[A-Z]\.)?|[A-Z][a-z]?'[A-Z][a-z]+)$")
+# A capitalised word of Latin letters (accents allowed: "Tomás"), an initial, or "O'Neil".
+EN_NAME_WORD = re.compile(r"^([A-ZÀ-Þ][^\W\d_]*[a-zß-ÿ][^\W\d_'’\-]*(['’\-][^\W\d_]+)*|[A-Z]\.(-?[A-Z]\.)?)$")
+# Programme words that a short run of kanji can look like a name with.
+JA_NOT_NAME = re.compile(r"挨拶|講演|閉会|開会|休憩|受付|質疑|応答|討論|セッション|プログラム|総括|報告|大学|研究|センター|"
+                         r"会議|事務局|懇親|司会|パネル|基調|概要|主催|共催|後援|会場|日時|言語|申込|問い合わせ|担当")
 OPEN = "(（"
 CLOSE = ")）"
 
@@ -138,7 +149,7 @@ def is_person_name(name: str) -> bool:
     if not name or any(ch.isdigit() for ch in name) or len(name) > 60:
         return False
     if script_of(name) == "ja":
-        return bool(JA_NAME.match(name) or KATAKANA_NAME.match(name))
+        return bool(JA_NAME.match(name) or KATAKANA_NAME.match(name)) and not JA_NOT_NAME.search(name)
     words = name.split()
     if not 2 <= len(words) <= 5:
         return False
@@ -216,6 +227,8 @@ def parse_person(text: str, role: str | None = None, label: str = "") -> PersonL
         # Japanese pages also write the affiliation first: "東京大学 教授 山田 太郎".
         return None
     script = script_of(name)
+    if script == "ja" and not details and not label and not re.search(r"[ 　・･]", name):
+        return None  # four kanji alone are as likely a heading as a name
     person = PersonLine(name=name, script=script, role=role, honorific=honorific, label=label)
     if details:
         if script == "ja":
@@ -269,6 +282,11 @@ def _kind(part: str) -> str:
     if re.fullmatch(r"[A-Z][A-Z&.\-]{1,9}", part.strip()):
         return "acronym"
     return "other"
+
+
+def _is_office(part: str) -> bool:
+    """ "Office of Compliance" inside a bureau is a sub-unit (the title's); "Cabinet Office" is not."""
+    return bool(re.match(r"^(the\s+)?office of\b", part.strip(), re.IGNORECASE))
 
 
 def _org_inside(position: str) -> str:
@@ -326,8 +344,11 @@ def split_details_en(details: str) -> tuple[str, str, str]:
     if kinds[0] in ("position",):
         title_parts = [parts[0]]
         i = 1
-        while i < len(parts) and (kinds[i] == "position" or kinds[i] in ("unit", "acronym") and i < len(parts) - 1
-                                  or kinds[i] == "acronym" and all(k != "org" for k in kinds[i + 1:])):
+        # A sub-unit goes with the title only after a position that heads one ("Director, X
+        # Division", "Vice Director, DUCR"); an officer's office is where they work (affiliation).
+        heads = bool(set(_head(parts[0])) & HEAD_WORDS)
+        while i < len(parts) and (kinds[i] == "position" or heads and (
+                kinds[i] in ("unit", "acronym") and i < len(parts) - 1 or _is_office(parts[i]) and "org" in kinds[i + 1:])):
             title_parts.append(parts[i])
             i += 1
         if i == len(parts):
@@ -347,10 +368,10 @@ def split_details_ja(details: str) -> tuple[str, str, str]:
     """(title, affiliation, check) for Japanese details, written affiliation first: "東京大学 教授"."""
     details = re.sub(r"[\s\u3000]+", " ", details).strip()
     parts = [p for p in re.split(r"[ 、,，]", details) if p]
-    if len(parts) >= 2 and parts[-1].endswith(JA_POSITION_SUFFIXES):
+    if len(parts) >= 2 and _ja_position(parts[-1]):
         return parts[-1], " ".join(parts[:-1]), ""
-    if len(parts) >= 2 and parts[0].endswith(JA_POSITION_SUFFIXES) and not parts[-1].endswith(JA_POSITION_SUFFIXES):
+    if len(parts) >= 2 and _ja_position(parts[0]) and not _ja_position(parts[-1]):
         return parts[0], " ".join(parts[1:]), ""
-    if details.endswith(JA_POSITION_SUFFIXES):
+    if _ja_position(details):
         return details, "", "title and affiliation not separated on the page (kept as the title)"
     return "", details, "no title on the page"

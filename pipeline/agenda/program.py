@@ -58,9 +58,11 @@ class PageProgram:
     other_times: list[str] = field(default_factory=list)
     languages: Sourced | None = None
     interpretation: Sourced | None = None
+    no_interpretation: Sourced | None = None
     items: list[Item] = field(default_factory=list)
     prelude: list[Slot] = field(default_factory=list)
     overview: list[Sourced] = field(default_factory=list)
+    title_checks: list[str] = field(default_factory=list)
     ignored: list[Sourced] = field(default_factory=list)  # not-a-person lines met inside the programme
 
 
@@ -94,10 +96,12 @@ LANGUAGE_LABEL = re.compile(r"^(language|languages|使用言語|言語)\s*[:：]
 LANGUAGE_WORDS = {"en": r"english|英語", "ja": r"japanese|日本語", "zh": r"chinese|中国語", "ko": r"korean|韓国語",
                   "fr": r"french|フランス語", "de": r"german|ドイツ語", "es": r"spanish|スペイン語"}
 INTERPRETATION = re.compile(r"interpretation|interpreting|interpreter|通訳", re.IGNORECASE)
+NO_INTERPRETATION = re.compile(r"\bno (simultaneous |consecutive )?interpret|without interpret|not (be )?provided|"
+                               r"通訳(は)?(なし|ありません|無し)", re.IGNORECASE)
 
 # Programme items. Each: pattern, key for the id, kind.
 HEADINGS = [
-    (re.compile(r"^(?P<label>Session|Part|Panel|Track)\s*(?P<n>\d+|[IVX]+)(?![\d:])\s*[:：.\-–—]?\s*(?P<rest>.*)$"),
+    (re.compile(r"^(?P<label>Session|Part|Panel|Track)\s*(?P<n>\d+|[IVX]+)(?!\d|[:：]\d)\s*[:：.\-–—]?\s*(?P<rest>.*)$"),
      "session", "session"),
     (re.compile(r"^(?P<label>セッション|第)\s*(?P<n>\d+)\s*(?:部)?\s*[:：.\-–—]?\s*(?P<rest>.*)$"), "session", "session"),
     (re.compile(r"^(opening|welcome)\s*(remarks|address|speech|session)?\b", re.I), "opening", "session"),
@@ -145,12 +149,16 @@ def logical_lines(page: Page) -> list[Logical]:
         if not text:
             continue
         if pending is not None:
-            pending = Logical(pending.text + "\n" + text, pending.number, pending.heading)
+            glue = "" if pending.text.endswith(" ") else "\n"
+            pending = Logical(pending.text + glue + text, pending.number, pending.heading)
         else:
             pending = Logical(text, line.number, line.heading)
         opened = sum(pending.text.count(c) for c in "(（") - sum(pending.text.count(c) for c in ")）")
         if opened > 0 and pending.text.count("\n") < 3 and CELL_SEPARATOR not in pending.text:
             continue  # a parenthesis runs over the line break: keep reading
+        if page.kind != "html" and pending.text.endswith((",", "、")) and len(pending.text) < PROSE_CHARS:
+            pending = Logical(pending.text + " ", pending.number, pending.heading)
+            continue  # "Officer, Office of Research Compliance," goes on on the next line
         out.extend(_unglue(pending))
         pending = None
     if pending is not None:
@@ -221,29 +229,103 @@ def find_zone(text: str) -> str | None:
 
 # --- the page ---------------------------------------------------------------------------------
 
+EMAIL_HEADER = re.compile(r"^(from|to|cc|bcc|date|sent|subject|reply-to|件名|差出人|宛先|送信日時)\s*[:：]", re.I)
+FACT_LABEL_ONLY = re.compile(r"^(date|time|language|languages|venue|日時|時間|言語|使用言語|会場)"
+                             r"(\s*/\s*[A-Za-z]+)?$|^[^\s/]{1,6}\s*/\s*(date|time|language|languages)$", re.I)
+
+
 def read_program(page: Page) -> PageProgram:
     program = PageProgram(page)
     lines = logical_lines(page)
-    _read_title(program, lines)
-    _read_facts(program, lines)
+    header = 0
+    while header < len(lines) and EMAIL_HEADER.match(lines[header].text):
+        header += 1  # an e-mailed announcement: its headers are not the event's
+    subject = next((line for line in lines[:header] if re.match(r"^(subject|件名)", line.text, re.I)), None)
+    lines = lines[header:]
+    _read_title(program, lines, subject)
+    _read_facts(program, _with_labels_joined(lines))
     _read_items(program, lines)
+    _afternoon(program)
     return program
 
 
-def _read_title(program: PageProgram, lines: list[Logical]) -> None:
+def _with_labels_joined(lines: list[Logical]) -> list[Logical]:
+    """A label on a line of its own (HTML <dt>) is joined with its value on the next: "言語 / Language: 日本語…"."""
+    out: list[Logical] = []
+    skip = False
+    for i, line in enumerate(lines):
+        if skip:
+            skip = False
+            continue
+        if FACT_LABEL_ONLY.match(normal(line.text).strip()) and i + 1 < len(lines):
+            value = lines[i + 1]
+            label = normal(line.text).split("/")[-1].strip()
+            out.append(Logical(f"{label}: {value.text}", value.number, value.heading))
+            skip = True
+        else:
+            out.append(line)
+    return out
+
+
+def _afternoon(program: PageProgram) -> None:
+    """ "1:15 - 2:45" after "11:00 - 12:15" is the afternoon: a programme's times go forward. A
+    time read so is marked; one written with a.m./p.m. or 24-hour is never changed."""
+    last = "00:00"
+    latest = program.end.value if program.end else "24:00"
+    for item in program.items:
+        for attribute in ("start", "end"):
+            value = getattr(item, attribute)
+            if value is None:
+                continue
+            later = f"{int(value[:2]) + 12:02d}{value[2:]}"
+            if value < last and int(value[:2]) < 12 and last <= later <= latest:
+                note = f"{value} read as {later} (the page gives no a.m./p.m.)"
+                if note not in item.checks:
+                    item.checks.append(note)
+                setattr(item, attribute, later)
+                value = later
+            last = max(last, value)
+
+
+def _read_title(program: PageProgram, lines: list[Logical], subject: Logical | None = None) -> None:
     page = program.page
     headed = [line for line in lines if line.heading]
+    capitals = _capitals_title(lines[:40])
     if headed:
         level = min(line.heading for line in headed)
         candidates = [line for line in headed if line.heading == level][:2]
+    elif capitals is not None:
+        candidates = [capitals]
+        program.title_checks.append("the page writes the title in capitals; drafted in title case")
     else:
-        candidates = [line for line in lines if not _is_navigation(line.text)][:1]
+        candidates = [line for line in lines if not _is_navigation(line.text)][:1] or ([subject] if subject else [])
     for line in candidates:
         text = re.sub(r"^(subject|件名)\s*[:：]\s*", "", line.text, flags=re.I)
         for piece in [p.strip() for p in re.split(r"\s+/\s+|\n", text) if p.strip()]:
             language = script_of(piece)
             if language not in program.titles:
                 program.titles[language] = Sourced(piece, page.where(line.number))
+
+
+SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "with", "vs"}
+
+
+def _capitals_title(lines: list[Logical]) -> Logical | None:
+    """A plain-text announcement's title block in capitals ("EXPORT CONTROLS AND OPEN SCIENCE:" and
+    the subtitle after it), in title case."""
+    for i, line in enumerate(lines):
+        words = re.findall(r"[A-Za-z]+", line.text)
+        if len(words) >= 3 and line.text.upper() == line.text and not split_label(line.text.rstrip(":")):
+            text = _title_case(line.text.strip())
+            if text.endswith(":") and i + 1 < len(lines) and len(lines[i + 1].text) < 100:
+                text = f"{text} {lines[i + 1].text.strip()}"
+            return Logical(text, line.number)
+    return None
+
+
+def _title_case(text: str) -> str:
+    words = text.lower().split()
+    return " ".join(w if i and w in SMALL_WORDS else w[:1].upper() + w[1:] for i, w in enumerate(words))
 
 
 def _is_navigation(text: str) -> bool:
@@ -301,13 +383,15 @@ def _read_facts(program: PageProgram, lines: list[Logical]) -> None:
                            for m in [re.search(words, value, re.I)] if m)
             if found:
                 program.languages = Sourced([code for _, code in found], page.where(line.number))
-            if INTERPRETATION.search(value):
+            if INTERPRETATION.search(value) and not NO_INTERPRETATION.search(value):
                 program.interpretation = Sourced(value, page.where(line.number))
+            elif INTERPRETATION.search(value):
+                program.no_interpretation = Sourced(value, page.where(line.number))
             break
     if program.interpretation is None:
         for line, text in texts:
             if re.search(r"simultaneous interpretation|同時通訳|consecutive interpretation|逐次通訳", text, re.I) \
-                    and not re.search(r"\bno\b|not (be )?provided|ありません|なし", text, re.I):
+                    and not NO_INTERPRETATION.search(text) and program.no_interpretation is None:
                 program.interpretation = Sourced(text[:120], page.where(line.number))
                 break
 
@@ -317,6 +401,9 @@ def _heading(text: str) -> tuple[str, str, dict[str, str]] | None:
     text = text.strip()
     if len(text) > MAX_HEADING_CHARS or QUOTED.match(text):
         return None
+    labelled = split_label(text)
+    if labelled and role_of_label(labelled[0]) and labelled[1] and parse_people(labelled[1]):
+        return None  # "講演者1：…", "Keynote speaker: …" are people, not items
     for pattern, key, kind in HEADINGS:
         match = pattern.match(text)
         if not match:
@@ -364,6 +451,10 @@ def _read_items(program: PageProgram, lines: list[Logical]) -> None:
         if heading is None and start and rest and not _people_in(rest):
             titles = {script_of(rest): rest}
             heading = (_slug(rest), "session", titles)
+        if heading is not None and heading[1] == "pause" and start is None \
+                and (len(text) > 30 or split_label(text)):
+            heading = None  # "Registration fee: none": a pause is a programme line with a time, or a short one
+            continue
         if heading is not None:
             key, kind, titles = heading
             if start is not None and heading and rest and rest != text:
@@ -372,9 +463,9 @@ def _read_items(program: PageProgram, lines: list[Logical]) -> None:
             program.items.append(current)
             label_role = None
             continue
-        if line.heading and END_OF_PROGRAMME.match(normal(text)) or len(text) > PROSE_CHARS:
+        if line.heading and END_OF_PROGRAMME.match(normal(text)) or _is_prose(text):
             current, label_role = None, None
-            if len(text) > PROSE_CHARS or not line.heading:
+            if _is_prose(text) or not line.heading:
                 program.overview.append(Sourced(text, where))
             continue
         labelled = split_label(text)
@@ -408,6 +499,13 @@ def _read_items(program: PageProgram, lines: list[Logical]) -> None:
                 program.prelude.extend(slots)  # "Host: …" before the first item
             continue
         current.slots.extend(slots)
+
+
+def _is_prose(text: str) -> bool:
+    """A paragraph (an overview, a report), not a programme line. Japanese says more per character."""
+    if script_of(text) == "ja":
+        return len(text) > PROSE_CHARS // 2 and text.count("。") >= 2
+    return len(text) > PROSE_CHARS
 
 
 def _people_in(text: str) -> bool:
@@ -479,13 +577,14 @@ def _read_row(program: PageProgram, text: str, where: str) -> Item | None:
     people: list[PersonLine] = []
     talk = ""
     for cell_index, cell in enumerate(rest_cells):
-        role, label = None, ""
+        cell_role, cell_label = None, ""  # from a label on a line of its own ("Panelists:")
         for piece in [p.strip() for p in cell.split(" / ") if p.strip()]:
             labelled = split_label(piece)
-            body = piece
+            body, role, label = piece, cell_role, cell_label
             if labelled and role_of_label(labelled[0]):
                 role, label, body = role_of_label(labelled[0]), labelled[0], labelled[1]
                 if not body:
+                    cell_role, cell_label = role, label
                     continue
             elif labelled and NOT_PEOPLE_LABELS.match(normal(labelled[0])):
                 program.ignored.append(Sourced(piece, where))

@@ -53,6 +53,8 @@ def render(draft: Draft) -> str:
     if draft.interpretation is not None:
         out.append(f"  # interpretation: provided{_where(draft.interpretation)} "
                    f"«{draft.interpretation.value[:90]}»")
+    elif draft.no_interpretation is not None:
+        out.append(f"  # interpretation: none{_where(draft.no_interpretation)} «{draft.no_interpretation.value[:90]}»")
     else:
         out.append("  # interpretation: not mentioned on the page")
     out += [f"  {CHECK} {c}" for c in draft.checks]
