@@ -32,6 +32,7 @@ CASES = [
     ("seed vs configs/symposium-2022.yaml", [SEED], ROOT / "configs" / "symposium-2022.yaml"),
     ("bilingual HTML with a programme table", [DATA / "quantum-forum-2024.html"], DATA / "quantum-forum-2024.expected.yaml"),
     ("plain-text e-mail announcement", [DATA / "export-control-workshop.txt"], DATA / "export-control-workshop.expected.yaml"),
+    ("PDF flyer (held out)", [DATA / "ai-governance-seminar.pdf"], DATA / "ai-governance-seminar.expected.yaml"),
     ("demo pages (EN + JA) vs configs/demo.yaml", [ROOT / "recordings/demo/demo-symposium.page.en.txt",
                                                    ROOT / "recordings/demo/demo-symposium.page.ja.txt"],
      ROOT / "configs" / "demo.yaml"),

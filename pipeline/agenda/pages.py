@@ -7,7 +7,9 @@ it was read. Anything that is not a readable page is one ``PipelineError`` line 
 
 from __future__ import annotations
 
+import logging
 import re
+import unicodedata
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -118,7 +120,13 @@ def _text_lines(source: str, raw: bytes) -> list[Line]:
     return [Line(_clean(t), i) for i, t in enumerate(text.splitlines(), start=1)]
 
 
+LIGATURES = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
+DASHES = {"\u2012": "–", "\u2212": "–", "\u2010": "-", "\u2011": "-"}
+
+
 def _clean(text: str) -> str:
+    # PDF text layers write "ﬃ" ligatures and figure dashes ("15:00 ‒ 15:10"); pages use the usual characters.
+    text = "".join(LIGATURES.get(ch) or DASHES.get(ch) or ch for ch in text)
     text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\t", " ")
     return re.sub(r"[ ]{2,}", " ", text).strip()
 
@@ -219,6 +227,7 @@ def _pdf_lines(source: str, raw: bytes) -> list[Line]:
         from pdfminer.pdfparser import PDFSyntaxError
     except ImportError as e:
         raise PipelineError(f"{source}: reading PDF needs pdfminer.six (pip install -r requirements/agenda.txt)") from e
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font-descriptor warnings are not the user's problem
     try:
         text = extract_text(io.BytesIO(raw))
     except (PDFSyntaxError, ValueError, TypeError, KeyError) as e:

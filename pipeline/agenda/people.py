@@ -285,8 +285,8 @@ def _kind(part: str) -> str:
 
 
 def _is_office(part: str) -> bool:
-    """ "Office of Compliance" inside a bureau is a sub-unit (the title's); "Cabinet Office" is not."""
-    return bool(re.match(r"^(the\s+)?office of\b", part.strip(), re.IGNORECASE))
+    """An office ("Office of Compliance", "AI Policy Office"): a sub-unit when an organisation follows."""
+    return "office" in _head(part)
 
 
 def _org_inside(position: str) -> str:

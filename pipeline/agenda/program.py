@@ -163,7 +163,32 @@ def logical_lines(page: Page) -> list[Logical]:
         pending = None
     if pending is not None:
         out.extend(_unglue(pending))
+    return out if page.kind == "html" else _join_wrapped(out)
+
+
+def _join_wrapped(lines: list[Logical]) -> list[Logical]:
+    """A person's details wrapped onto the next line by a flyer's or a PDF's layout
+    ("…, Ministry of Internal" / "Affairs and Communications") are one line again. Only after a
+    person line with details, and only a short line that starts nothing of its own."""
+    out: list[Logical] = []
+    for line in lines:
+        previous = out[-1] if out else None
+        if previous is not None and _continues(previous.text, line.text):
+            out[-1] = Logical(f"{previous.text} {line.text}", previous.number, previous.heading)
+        else:
+            out.append(line)
     return out
+
+
+def _continues(previous: str, text: str) -> bool:
+    if len(text) > 60 or text.endswith((".", "。", ":")) or QUOTED.match(text) or split_label(text):
+        return False
+    if find_range(text) or SINGLE.match(normal(text)) or _heading(text) or parse_people(text):
+        return False
+    labelled = split_label(previous)
+    body = labelled[1] if labelled and role_of_label(labelled[0]) else previous
+    person = parse_people(body)
+    return len(person) == 1 and bool(person[0].title or person[0].affiliation) and "," in body
 
 
 def _unglue(item: Logical) -> list[Logical]:
@@ -225,6 +250,21 @@ def find_date(text: str) -> str | None:
 def find_zone(text: str) -> str | None:
     match = ZONE_PATTERN.search(normal(text))
     return ZONES[match.group(1).lower()] if match else None
+
+
+def city_zone(zone: str, page_text: str) -> str | None:
+    """ "CEST" names a dozen capitals: the one the page names (a venue in Brussels) if it keeps the same clock."""
+    if zone != "Europe/Paris":
+        return None
+    from zoneinfo import ZoneInfo, available_timezones
+    from datetime import datetime
+
+    moment = datetime(2024, 1, 15, 12)
+    for name in sorted(available_timezones()):
+        if name.startswith("Europe/") and re.search(rf"\b{re.escape(name.split('/')[1].replace('_', ' '))}\b", page_text):
+            if ZoneInfo(name).utcoffset(moment) == ZoneInfo(zone).utcoffset(moment):
+                return name
+    return None
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -364,7 +404,7 @@ def _read_facts(program: PageProgram, lines: list[Logical]) -> None:
             program.end = Sourced(end, page.where(line.number))
             zone = find_zone(text[at:at + 40]) or find_zone(text)
             if zone:
-                program.timezone = Sourced(zone, page.where(line.number))
+                program.timezone = Sourced(city_zone(zone, page.text) or zone, page.where(line.number))
             rest = text[at:]
             program.other_times = [f"{m.group(0).strip()}" for m in RANGE.finditer(rest)]
             break
@@ -437,9 +477,18 @@ def _read_items(program: PageProgram, lines: list[Logical]) -> None:
     page = program.page
     current: Item | None = None
     label_role: tuple[str, str] | None = None  # a "Panelists:" line's role for the lines after it
+    pending_time: tuple[str | None, str | None, str] | None = None  # a time on a line of its own
     for line in lines:
         where = page.where(line.number)
         text = line.text
+        only_time = _time_prefix(text)
+        if only_time[0] and not only_time[2] and CELL_SEPARATOR not in text:
+            pending_time = (only_time[0], only_time[1], where)
+            continue
+        if pending_time is not None and CELL_SEPARATOR not in text:
+            text = f"{pending_time[0]}{'–' + pending_time[1] if pending_time[1] else ''} {text}"
+            where = pending_time[2]
+        pending_time = None
         if CELL_SEPARATOR in text:
             item = _read_row(program, text, where)
             if item is not None:
