@@ -106,7 +106,7 @@ def test_seed_draft_loads_with_the_config_loader_and_matches_the_page(tmp_path):
     assert all(p.name.ja is None for p in config.event.people)  # the page gives none; none is made up
     assert (config.event.date, config.event.timezone, config.event.languages) == ("2022-09-29", "Asia/Tokyo", ["en", "ja"])
     result = compare(path, DATA / "seed.expected.yaml")
-    # Measured 81/81; the margin is one field.
+    # Measured 80/81 (Shiroyama's affiliation is only in the report paragraph); margin: one field.
     assert result["right"] >= result["total"] - 1, [r.field for r in result["rows"] if not r.ok]
     assert result["people"]["invented"] == [] and result["people"]["missing"] == []
     text = path.read_text(encoding="utf-8")
