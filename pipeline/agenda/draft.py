@@ -247,7 +247,9 @@ def _aliases(person: DraftPerson) -> list[tuple[str, str]]:
             family = pieces[-1] if re.fullmatch(r"[\u30a0-\u30ffー・･=＝ 　]+", name) else pieces[0]
             aliases.append((family, "family name as the page writes it"))
             if re.search(r"[ 　]", name):
-                aliases.append((re.sub(r"[ 　]", "", name), "the name without the space"))
+                # The space between family and given name is layout: Japanese text (and so a
+                # transcript, and Whisper's prompt) writes 柴野相雄. The page's form stays in the comment.
+                person.names["ja"] = Sourced(re.sub(r"[ 　]", "", name), f"{ja.where} «{name}»")
         else:
             family = _sudachi_family_name(name)
             if family:
