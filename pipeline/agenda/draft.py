@@ -91,22 +91,44 @@ class _Union:
 
 def draft_from_pages(pages: list[Page]) -> Draft:
     programs = [read_program(page) for page in pages]
-    programs = [p for p in programs]
+    # The page with the most people leads; the others (its other-language pages) are paired with it.
     base = max(programs, key=lambda p: sum(len(i.slots) for i in p.items) + len(p.prelude))
-    others = [p for p in programs if p is not base]
     sessions_of = {id(p): _sessions(p) for p in programs}
     union = _Union()
-    checks: list[str] = []
     for program in programs:
-        for item, slots in sessions_of[id(program)]:
+        for _, slots in sessions_of[id(program)]:
             for slot in slots:
-                keys = [name_key(f) for f in slot.forms.values()]
-                for key in keys:
-                    union.find(key)
-                for a, b in zip(keys, keys[1:]):
-                    union.join(a, b)
-    # Pair the other pages' items and slots with the base page's, by position.
+                _join_forms(union, slot, slot)  # one line in two scripts is one person
+    pairs, checks = _pair_with_base(base, [p for p in programs if p is not base], sessions_of, union)
+    people, person_of = _people(programs, sessions_of, union)
+    sessions = _draft_sessions(base, sessions_of[id(base)], pairs, person_of)
+    draft = Draft(pages=[p.page.name for p in programs], titles=_merged(programs, "titles"),
+                  date=_first(programs, "date"), timezone=_first(programs, "timezone"),
+                  languages=_first(programs, "languages"), interpretation=_first(programs, "interpretation"),
+                  no_interpretation=_first(programs, "no_interpretation"),
+                  people=people, sessions=sessions, checks=checks)
+    draft.notes = _notes(programs)
+    draft.people = _merge_near_duplicates(draft.people, draft.sessions)
+    _event_checks(draft, programs)
+    overview = [line for p in programs for line in p.overview]
+    draft.glossary = written_pairs(overview)
+    known = {en.lower() for en, _, _ in draft.glossary}
+    draft.glossary_candidates = [(term, where) for term, where in english_candidates(overview)
+                                 if term not in known]
+    return draft
+
+
+def _join_forms(union: _Union, a: Slot, b: Slot) -> None:
+    for x in a.forms.values():
+        for y in b.forms.values():
+            union.join(name_key(x), name_key(y))
+
+
+def _pair_with_base(base: PageProgram, others: list[PageProgram], sessions_of: dict, union: _Union):
+    """Each other page's items and people paired with the base page's, by position; a page whose
+    programme differs in length or roles is not paired (and says so)."""
     pairs: dict[int, list[tuple[Item, list[Slot]]]] = {}
+    checks: list[str] = []
     base_sessions = sessions_of[id(base)]
     for other in others:
         other_sessions = sessions_of[id(other)]
@@ -116,38 +138,25 @@ def draft_from_pages(pages: list[Page]) -> Draft:
             continue
         for index, ((item, slots), (other_item, other_slots)) in enumerate(zip(base_sessions, other_sessions)):
             pairs.setdefault(index, []).append((other_item, other_slots))
-            roles = [s.role for s in slots]
-            if roles != [s.role for s in other_slots]:
-                checks.append(f"{other_item.where}: its people differ from {item.where} in number or roles; "
-                              f"not paired")
+            if [s.role for s in slots] != [s.role for s in other_slots]:
+                checks.append(f"{other_item.where}: its people differ from {item.where} in number or roles; not paired")
                 continue
             for slot, other_slot in zip(slots, other_slots):
-                for a in slot.forms.values():
-                    for b in other_slot.forms.values():
-                        union.join(name_key(a), name_key(b))
-    people, person_of = _people(programs, sessions_of, union)
-    sessions = _draft_sessions(base, base_sessions, pairs, person_of)
-    draft = Draft(pages=[p.page.name for p in programs], titles=_merged(programs, "titles"),
-                  date=_first(programs, "date"), timezone=_first(programs, "timezone"),
-                  languages=_first(programs, "languages"), interpretation=_first(programs, "interpretation"),
-                  no_interpretation=_first(programs, "no_interpretation"),
-                  people=people, sessions=sessions, checks=checks)
+                _join_forms(union, slot, other_slot)
+    return pairs, checks
+
+
+def _notes(programs: list[PageProgram]) -> list[str]:
+    notes = []
     for program in programs:
         for item in program.items:
             if (item.kind == "pause" or not item.slots) and item.start:
                 title = item.titles.get("en") or item.titles.get("ja") or ""
-                when = f" {item.start}–{item.end or '?'}" if item.start else ""
-                draft.notes.append(f"not a session (no people on the page): {title}{when} ({item.where})")
+                notes.append(f"not a session (no people on the page): {title} {item.start}–{item.end or '?'} "
+                             f"({item.where})")
         for ignored in program.ignored:
-            draft.notes.append(f"not a person: «{ignored.value[:70]}» ({ignored.where})")
-    draft.people = _merge_near_duplicates(draft.people, draft.sessions)
-    _event_checks(draft, programs)
-    overview = [line for p in programs for line in p.overview]
-    draft.glossary = written_pairs(overview)
-    known = {en.lower() for en, _, _ in draft.glossary}
-    draft.glossary_candidates = [(term, where) for term, where in english_candidates(overview)
-                                 if term not in known]
-    return draft
+            notes.append(f"not a person: «{ignored.value[:70]}» ({ignored.where})")
+    return notes
 
 
 def _sessions(program: PageProgram) -> list[tuple[Item, list[Slot]]]:
@@ -221,7 +230,7 @@ def _people(programs, sessions_of, union) -> tuple[list[DraftPerson], dict]:
                          if not (c.startswith("no title or affiliation") and (person.titles or person.affiliations))]
         if "en" not in person.names and "ja" in person.names:
             person.checks.append("no English name on the page (none is made up)")
-        elif "ja" not in person.names and any(p.page.kind for p in programs) and _bilingual(programs):
+        elif "ja" not in person.names and _bilingual(programs):
             person.checks.append("no Japanese name on the page (none is made up)")
         person.aliases = _aliases(person)
         person.id = _person_id(person, used_ids, len(people) + 1)
