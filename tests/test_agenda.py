@@ -72,6 +72,8 @@ def test_labels_honorifics_and_japanese_names():
         "柴野 相雄", "ja", "パートナー弁護士", "TMI総合法律事務所")
     assert parse_person("トム・ハインズ（在日米国大使館 公使参事官）").name == "トム・ハインズ"
     assert parse_person("Tomás Herrera, Research Compliance Manager, Southwestern Polytechnic").name == "Tomás Herrera"
+    assert parse_person("Siobhan O'Neil (Dean, Trinity College)").name == "Siobhan O'Neil"
+    assert parse_person("Mary J. Blige (Professor, Lakeshore University)").name == "Mary J. Blige"
 
 
 @pytest.mark.parametrize("line", [

@@ -100,7 +100,8 @@ JA_CHARS = r"\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶー"
 JA_NAME = re.compile(rf"^[\u3400-\u9fff々]{{1,4}}[ 　]?[\u3400-\u9fff々\u3040-\u309f\u30a0-\u30ff]{{1,5}}$")
 KATAKANA_NAME = re.compile(r"^[\u30a0-\u30ffー]{2,}([・･=＝ 　][\u30a0-\u30ffー]{2,}){1,3}$")
 # A capitalised word of Latin letters (accents allowed: "Tomás"), an initial, or "O'Neil".
-EN_NAME_WORD = re.compile(r"^([A-ZÀ-Þ][^\W\d_]*[a-zß-ÿ][^\W\d_'’\-]*(['’\-][^\W\d_]+)*|[A-Z]\.(-?[A-Z]\.)?)$")
+EN_NAME_WORD = re.compile(r"^([A-ZÀ-Þ][^\W\d_]*[a-zß-ÿ][^\W\d_'’\-]*(['’\-][^\W\d_]+)*|[A-Z]['’][A-Z][a-z]+|"
+                          r"[A-Z]\.(-?[A-Z]\.)?)$")
 # Programme words that a short run of kanji can look like a name with.
 JA_NOT_NAME = re.compile(r"挨拶|講演|閉会|開会|休憩|受付|質疑|応答|討論|セッション|プログラム|総括|報告|大学|研究|センター|"
                          r"会議|事務局|懇親|司会|パネル|基調|概要|主催|共催|後援|会場|日時|言語|申込|問い合わせ|担当")
