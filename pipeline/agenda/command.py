@@ -102,7 +102,7 @@ def print_check_table(path: Path) -> None:
         rows.append((p.id, p.name.en or "-", p.name.ja or "-", ", ".join(p.roles),
                      p.title.en or p.title.ja or "-", p.affiliation.en or p.affiliation.ja or "-"))
     print(f"\nPeople ({len(event.people)})")
-    _table(rows, widths=(14, 24, 12, 18, 40, 40))
+    _table(rows, widths=(14, 24, 20, 18, 40, 40))
     names = {p.id: p.name.en or p.name.ja for p in event.people}
     rows = [("id", "time", "title", "people")]
     for s in event.sessions:
