@@ -19,7 +19,7 @@ ACCURACY=0
 [[ "${1:-}" == "--accuracy" ]] && ACCURACY=1
 OUT=${KERNEL_MATRIX_OUT:-outputs/kernel-matrix}
 mkdir -p "$OUT"
-TESTS=(tests/test_transcription_e2e.py tests/test_accuracy_vs_baselines.py)
+TESTS=(tests/test_transcription_e2e.py tests/test_accuracy_vs_baselines.py tests/test_invention.py)
 
 SETTINGS=(
   "pinned-avx2-nomkl|CT2_FORCE_CPU_ISA=AVX2 CT2_USE_MKL=0"

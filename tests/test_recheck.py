@@ -5,6 +5,8 @@ The pieces are those a real run of the reference event's config gave on short re
 again, a list of glossary terms, or sampled nonsense, each timed into a fraction of a second.
 """
 
+from dataclasses import replace
+
 from pipeline.asr import recheck
 from pipeline.asr.results import Decoded, Word
 from pipeline.core.config import GuardSettings
@@ -103,6 +105,18 @@ def test_a_weak_tail_claiming_time_past_the_speech_is_dropped():
                           counters)
     assert [p[2].text for p in kept] == ["I'm going to give this a try."]
     assert counters["dropped_weak_edge"] == 1
+
+
+def test_a_tail_is_weak_by_its_no_speech_probability_or_its_words_on_one_instant():
+    # katiesteve under the symposium's config: mean word probability 0.51, log probability -0.75,
+    # but no-speech probability 0.66 and five of six words at 19.16 s.
+    tail = _piece([(" Good", 17.46, 19.16, 0.0), (" morning.", 19.16, 19.16, 0.07), (" Good", 19.16, 19.16, 0.32),
+                   (" morning.", 19.16, 19.16, 0.88), (" Good", 19.16, 19.16, 0.83), (" morning.", 19.16, 19.16, 0.95)],
+                  avg_logprob=-0.75, no_speech_prob=0.66)
+    assert recheck.weak(tail, GUARDS)
+    assert recheck.weak(replace(tail, no_speech_prob=0.1), GUARDS)  # the words alone
+    assert not recheck.weak(SENTENCE, GUARDS)
+    assert recheck.suspicion(tail, "en", True, [(16.572, 17.732)], False, GUARDS) == recheck.DROP_WEAK_EDGE
 
 
 def test_the_suspects_own_words_inside_speech_are_kept_when_they_are_sure():

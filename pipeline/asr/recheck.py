@@ -6,9 +6,9 @@ report under a real person's name. So a piece of decoded text is a *suspect* whe
 - its speaking rate is one no person reaches (``guards.impossible_rate``: sixty words in one
   second), or
 - it is a short, weak piece at the edge of a stretch of speech: the first or last text read
-  between two pauses, over less than ``guards.edge_max_s`` of the VAD's speech, with a mean word
-  probability under the guards' low-confidence line or a reading the decoder's temperature
-  fallback could not make likely (average log probability under ``guards.min_avg_logprob``).
+  between two pauses, over less than ``guards.edge_max_s`` of the VAD's speech, most of its span
+  not heard as speech or repeating the text next to it, and weak by the decoder's own evidence
+  (``weak``: word probabilities, log probability, no-speech probability, word timings).
 
 That is where Whisper's conditioning speaks instead of the audio: after the last sentence of a
 short clip, the window's last second read as the previous sentence again, as a list of agenda
@@ -61,12 +61,24 @@ def suspicion(piece: Decoded, language: str, at_edge: bool, speech: list[Span], 
         return DROP_IMPOSSIBLE_RATE
     if not at_edge:
         return None
-    weak = guards.confidence(piece) < settings.low_confidence or piece.avg_logprob < settings.min_avg_logprob
     span_s = piece.end_s - piece.start_s
     heard_s = sum(max(0.0, min(e, piece.end_s) - max(s, piece.start_s)) for s, e in speech)
-    if weak and heard_s < settings.edge_max_s and (heard_s < span_s / 2 or repeats):
+    if weak(piece, settings) and heard_s < settings.edge_max_s and (heard_s < span_s / 2 or repeats):
         return DROP_WEAK_EDGE
     return None
+
+
+# A word shorter than this has no time of its own: invented words are squeezed onto one instant.
+INSTANT_S = 0.02
+
+
+def weak(piece: Decoded, settings: GuardSettings) -> bool:
+    """The decoder's own evidence that a piece may not be speech: a low mean word probability, a
+    reading its temperature fallback could not make likely, a high no-speech probability, or
+    most of its words squeezed onto an instant."""
+    instant = sum(1 for w in piece.words if w.end_s - w.start_s < INSTANT_S)
+    return (guards.confidence(piece) < settings.low_confidence or piece.avg_logprob < settings.min_avg_logprob
+            or piece.no_speech_prob > settings.no_speech_prob or instant * 2 > len(piece.words) > 0)
 
 
 def edge_flags(pieces: list[Piece], pauses: list[float]) -> list[bool]:
