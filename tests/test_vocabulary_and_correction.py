@@ -123,12 +123,15 @@ class PromptRecordingEngine:
         return [self.decode(samples, language, prompt) for samples in batch]
 
 
-def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
+def _four_seconds(tmp_path):
+    """A 4-s recording as one chunk, the test event's vocabulary and a 40-token prompt."""
     wav = tmp_path / "a.wav"
     soundfile.write(wav, np.full(16000 * 4, 0.1, dtype=np.float32), 16000)
-    chunk = [{"start_s": 0.0, "end_s": 4.0}]
-    vocabulary = Vocabulary(EVENT)
-    settings = TranscribeSettings(prompt_max_tokens=40)
+    return wav, [{"start_s": 0.0, "end_s": 4.0}], Vocabulary(EVENT), TranscribeSettings(prompt_max_tokens=40)
+
+
+def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
+    wav, chunk, vocabulary, settings = _four_seconds(tmp_path)
     engine = PromptRecordingEngine(" Tom Hines, Tomoo Shibano.")
     result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings, vocabulary, 100.0,
                               Corrector(vocabulary, settings))
@@ -147,11 +150,7 @@ def test_the_prompt_reaches_the_decoder_and_an_echo_of_it_is_dropped(tmp_path):
 
 def test_a_short_reading_that_names_no_one_is_not_given_the_agenda(tmp_path):
     """Issue 23: a short clip with no agenda people in it is not given the agenda to recite."""
-    wav = tmp_path / "a.wav"
-    soundfile.write(wav, np.full(16000 * 4, 0.1, dtype=np.float32), 16000)
-    chunk = [{"start_s": 0.0, "end_s": 4.0}]
-    vocabulary = Vocabulary(EVENT)
-    settings = TranscribeSettings(prompt_max_tokens=40)
+    wav, chunk, vocabulary, settings = _four_seconds(tmp_path)
     engine = PromptRecordingEngine(" The weather is fine today.")
     result = transcribe_chunk(engine, wav, "floor", chunk, ["en", "ja"], settings, vocabulary, 100.0,
                               Corrector(vocabulary, settings))
