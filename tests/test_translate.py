@@ -383,3 +383,34 @@ def test_a_speaker_label_the_model_writes_before_the_line_is_dropped():
     # The name as the subject of the sentence is the translation, not a label.
     assert translate.unlabelled("Hideaki Shiroyama thanked the guests.", segment) == "Hideaki Shiroyama thanked the guests."
     assert translate.unlabelled("Note: the law passed.", {}) == "Note: the law passed."
+
+
+def test_a_sentence_the_interpreter_rendered_takes_the_rendering_and_is_not_sent_to_the_model(setup, monkeypatch):
+    import numpy as np
+
+    from pipeline.text import interpretation
+
+    vocabulary = ["morning", "export", "thank", "おはよう", "輸出", "ありがと"]
+
+    def fake_embed(texts):  # a stand-in for e5: shared keywords across the two languages
+        rows = [[1.0 if word in text.lower() else 0.0 for word in vocabulary] + [0.2] for text in texts]
+        rows = [[r[0] + r[3], r[1] + r[4], r[2] + r[5]] + r for r in rows]
+        return np.array([np.array(r) / np.linalg.norm(r) for r in rows])
+
+    monkeypatch.setattr(interpretation, "_embed", fake_embed)  # its cosines stay low: a lower bar
+    config_path, out = setup
+    reviewed = read_json(out / "reviewed.json")
+    reviewed["segments"] = [{**s, "words": [], "speaker": "shiroyama", "session": "opening",
+                             "speaker_name": {"en": "Hideaki Shiroyama", "ja": "城山英明"}} for s in _two_track_segments()]
+    write_json(out / "reviewed.json", reviewed)
+    tracks = ("recording:\n  tracks:\n    - {name: floor, role: floor}\n"
+              "    - {name: interpretation, stream: 1, role: interpretation}\n"
+              "translate: {interpretation: {use_min_confidence: 0.4}}\n")
+    fake = FakeLLM()
+    result = run_translate(config_path, out, fake, monkeypatch, tracks)
+    first = result["segments"]["f1"]["en"]
+    assert first["source"] == "interpreter" and first["text"] == "Good morning, everyone."
+    assert first["interpretation_ids"] == ["i1"] and first["link_confidence"] >= 0.4
+    assert "皆様、おはようございます。" not in fake.lines_seen
+    counters = read_json(out / "manifest.json")["stages"]["translate"]["counters"]
+    assert counters["from_interpreter"] + counters["translated"] == counters["lines"]

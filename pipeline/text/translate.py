@@ -347,8 +347,10 @@ def _pieces(unit: Unit, record: dict) -> list[dict]:
     return [record | {"text": text} | sentence for text in texts]
 
 
-def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path) -> tuple[dict, dict]:
-    """Translations by segment id and target language, plus counters."""
+def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path,
+                       interpreted: dict | None = None) -> tuple[dict, dict]:
+    """Translations by segment id and target language, plus counters. ``interpreted``: links of
+    floor segments to the interpreter's renderings (interpretation.link, before translation)."""
     settings = config.translate
     glossary = Glossary.from_event(config.event) if settings.glossary else Glossary([])
     translator = Translator(llm, glossary, config)
@@ -363,16 +365,21 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
     keys = {id(u): translator.cache_key(u) for u in units}
     # What the engine is asked, in document order, each text once. Rounds are cut from this list,
     # and a killed run's checkpoint holds whole rounds: a resumed run asks the same rounds.
+    from_interpreter = _interpreter_records(units, interpreted or {}, settings)
     todo, asked = [], set()
     for unit in units:
         key = keys[id(unit)]
+        if id(unit) in from_interpreter:
+            continue
         if key not in cache and (key not in asked or not settings.reuse) and not _edited(unit):
             asked.add(key)
             todo.append(unit)
     order = {s["id"]: i for i, s in enumerate(segments)}
     edited = sum(1 for u in units if _edited(u))
-    counters = {"lines": len(units), "segments": len(segments), "from_cache": len(units) - edited - len(todo),
-                "from_editor": edited, "translated": 0, "needs_translation": 0, "rounds": 0}
+    counters = {"lines": len(units), "segments": len(segments),
+                "from_cache": len(units) - edited - len(todo) - len(from_interpreter),
+                "from_editor": edited, "from_interpreter": len(from_interpreter), "translated": 0,
+                "needs_translation": 0, "rounds": 0}
     size = settings.round_lines
     with progress(len(units), "translate", unit="lines") as bar:
         bar.update(len(units) - len(todo))
@@ -396,12 +403,40 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
         if edited:  # an editor's translation wins over the machine's and is not checked again
             record = {"text": edited, "source": "editor", "engine": None, "model": None,
                       "glossary_hits": [], "checks": {}, "status": "ok"}
+        elif id(unit) in from_interpreter:
+            record = from_interpreter[id(unit)]
         else:
             record = cache[keys[id(unit)]]
         for segment, piece in zip(unit.segments, _pieces(unit, record)):
             results.setdefault(segment["id"], {})[unit.target] = piece
     counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
     return results, counters
+
+
+def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSettings) -> dict[int, dict]:
+    """The interpreter's rendering as the translation of each sentence whose every segment is
+    linked to it strongly enough, in the sentence's target language, in the target script;
+    labelled as the interpreter's (never as the speaker's words) and not sent to the model."""
+    threshold = settings.interpretation.use_min_confidence
+    records = {}
+    for unit in units:
+        found = [links.get(s["id"]) for s in unit.segments]
+        if _edited(unit) or not all(l and l["confidence"] >= threshold and l["language"] == unit.target for l in found):
+            continue
+        renderings, seen = [], set()
+        for link, text in ((l, l["text"]) for l in found):
+            if tuple(link["segment_ids"]) not in seen:
+                seen.add(tuple(link["segment_ids"]))
+                renderings.append(text)
+        text = join_texts(renderings, unit.target)
+        checks = check(unit, text, settings)
+        if not (checks["not_empty"] and checks["target_script"]):
+            continue
+        records[id(unit)] = {"text": text, "source": "interpreter", "engine": None, "model": None,
+                             "glossary_hits": [], "checks": {}, "status": "ok",
+                             "link_confidence": min(l["confidence"] for l in found),
+                             "interpretation_ids": [i for l in found for i in l["segment_ids"]]}
+    return records
 
 
 def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
@@ -446,14 +481,20 @@ def run_stage(ctx: StageContext) -> StageOutput:
     if len(targets) < 2:
         message("translate: the event has one language; nothing to translate")
         return StageOutput({"segments": {}, "interpretation": {}})
+    two_track = any(t.role == "interpretation" for t in ctx.config.recording.tracks)
+    # Linked on the source text first: the sentences the interpreter rendered need no model.
+    before_translation = interpretation.link(segments, {}, ctx.config) if two_track else {}
     llm = load_llm(ctx.config.llm)
     try:
-        results, counters = translate_segments(segments, ctx.config, llm, ctx.out_dir, ctx.work_dir)
+        results, counters = translate_segments(segments, ctx.config, llm, ctx.out_dir, ctx.work_dir,
+                                               before_translation)
     finally:
         if hasattr(llm, "close"):
             llm.close()  # the weights go when the stage ends, not when the process does
     links = {}
-    if any(t.role == "interpretation" for t in ctx.config.recording.tracks):
+    if two_track:
+        # Linked again with the machine translations (a rendering compares best with a
+        # translation in its own language), for the review app and the report.
         links = interpretation.link(segments, results, ctx.config)
         floor = [s for s in segments if s.get("track", "floor") in ctx.config.translate.tracks]
         counters["floor_linked_share"] = round(len(links) / len(floor), 3) if floor else 0.0

@@ -47,6 +47,11 @@ class InterpretationSettings(Strict):
     max_lag_s: float = Field(default=8.0, gt=0, le=30)
     # A link weaker than this is not stored.
     min_confidence: float = Field(default=0.35, ge=0, le=1)
+    # A sentence whose every segment is linked at least this strongly (linked before any machine
+    # translation, on the source text) takes the interpreter's rendering as its translation,
+    # labelled as the interpreter's ("source": "interpreter"), and the model is not asked.
+    # 1.01 = never.
+    use_min_confidence: float = Field(default=0.5, ge=0, le=1.01)
 
 
 class TranslateSettings(Strict):
