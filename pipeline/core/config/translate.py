@@ -59,8 +59,9 @@ class TranslateSettings(Strict):
     # of them together). A killed run resumes after its last finished round.
     round_lines: int = Field(default=8, ge=1, le=64)
     # Earlier lines of the session shown as context (with their translations when an earlier
-    # round made them).
-    context_lines: int = Field(default=2, ge=0, le=10)
+    # round made them). Off by default: they did not change chrF measurably (docs/translation.md)
+    # and were 40 % of the prompt tokens, which cost about half as much as generated ones.
+    context_lines: int = Field(default=0, ge=0, le=10)
     # The recogniser cuts speech at pauses, often mid-sentence ("Since it is time," / "we now
     # open the symposium."). Consecutive segments of one speaker that end mid-sentence are
     # joined into one sentence of at most ``max_unit_chars`` source characters (gaps of at most
