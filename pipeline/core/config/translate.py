@@ -50,8 +50,9 @@ class InterpretationSettings(Strict):
     # A sentence whose every segment is linked at least this strongly (linked before any machine
     # translation, on the source text) takes the interpreter's rendering as its translation,
     # labelled as the interpreter's ("source": "interpreter"), and the model is not asked.
-    # 1.01 = never.
-    use_min_confidence: float = Field(default=0.5, ge=0, le=1.01)
+    # 1.01 = never. On the two-track demo: 0.4 gave 36 % of the sentences, 97.1 % of them right
+    # (0.35: 39 %, 94.7 %; 0.5: 11 %, 100 %).
+    use_min_confidence: float = Field(default=0.4, ge=0, le=1.01)
 
 
 class TranslateSettings(Strict):
