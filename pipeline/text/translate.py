@@ -45,7 +45,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 7  # bump when prompts or answer parsing change: cached translations are then not reused
+PROMPT_VERSION = 8  # bump when prompts or answer parsing change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -140,11 +140,12 @@ def build_messages(unit: Unit, before: list[dict], done: dict[str, str], config:
     system = (f"You are a professional conference translator at a symposium: {config.event.title.en or ''}. "
               f"Translate the {src_name} line into natural, faithful {tgt_name}. Answer with the translation "
               f"only, on one line, written only in {tgt_name}, with no notes.")
+    title = _session_title(config, unit.segment.get("session"), target) if settings.speaker_context else ""
+    if title:
+        # In the system prompt, not the user's message: there the model sometimes answered with
+        # the "Session: ..." line itself (1 line in 40 on the demo).
+        system += f" The current session: {title}."
     user = []
-    if settings.speaker_context:
-        title = _session_title(config, unit.segment.get("session"), target)
-        if title:
-            user.append(f"Session: {title}")
     terms = prompt_lines(unit.hits, source, target) if settings.glossary else []
     if terms:
         user.append(f"Always write these names and terms exactly like this in {tgt_name}:")
