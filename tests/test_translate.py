@@ -414,3 +414,17 @@ def test_a_sentence_the_interpreter_rendered_takes_the_rendering_and_is_not_sent
     assert "皆様、おはようございます。" not in fake.lines_seen
     counters = read_json(out / "manifest.json")["stages"]["translate"]["counters"]
     assert counters["from_interpreter"] + counters["translated"] == counters["lines"]
+
+
+def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_checks():
+    from pipeline.text import quality
+
+    clear = [{"words": [{"probability": 0.97}, {"probability": 0.93}]}]
+    misheard = [{"words": [{"probability": 0.45}, {"probability": 0.6}]}]
+    assert quality.recognition(clear) == pytest.approx(0.95)
+    assert quality.recognition([{"confidence": 0.7}]) == 0.7 and quality.recognition([{}]) is None
+    good = quality.estimate(0.91, quality.recognition(clear), True)
+    assert good["score"] > 0.9 and not good["flag"]
+    assert quality.estimate(0.91, quality.recognition(misheard), True)["score"] < good["score"]
+    assert quality.estimate(0.80, quality.recognition(misheard), True)["flag"]  # about something else, misheard
+    assert quality.estimate(0.91, 0.95, False)["flag"]  # a failed check is always flagged

@@ -447,7 +447,7 @@ def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
     answered = [(u, r) for u, r in zip(units, records) if r["text"].strip()]
     similarity = quality.similarities([u.text for u, _ in answered], [r["text"] for _, r in answered])
     for (unit, record), sim in zip(answered, similarity):
-        record["quality"] = quality.estimate(record.get("logprob"), sim, record["status"] == "ok")
+        record["quality"] = quality.estimate(sim, quality.recognition(unit.segments), record["status"] == "ok")
     for record in records:
         record.setdefault("quality", quality.estimate(None, None, False))
 
