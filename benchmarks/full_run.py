@@ -81,6 +81,7 @@ class StageMeter:
                               "peak_mib": round(_status_kib("VmHWM") / 1024),
                               "rss_after_mib": round(_status_kib("VmRSS") / 1024)})
             self._open = None
+            print(f"  measured: {json.dumps(self.rows[-1])}", flush=True)  # as it goes: a long run may be cut short
         self.console(event)
 
 
