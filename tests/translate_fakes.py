@@ -63,12 +63,21 @@ def write_aligned(out_dir: Path, texts=TEXTS) -> Path:
     return out_dir / "reviewed.json"
 
 
-_LINE = re.compile(r"^(\d+)\. (?:\([^)]*\) )?(.*)$")
+_LABEL = re.compile(r"^(?:\([^)]*\) )?(.*)$")
 _TERM = re.compile(r"^- (.+) = (.+) \((\w+)\)$")
 
 
+def source_line(user: str) -> str:
+    """The line a request asks to translate (after its context), without the speaker label."""
+    lines = user.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Translate into "):
+            return _LABEL.match(lines[i + 1]).group(1)
+    return _LABEL.match(lines[0]).group(1)
+
+
 class FakeLLM:
-    """Answers the numbered protocol with a canned rendering that carries the glossary forms."""
+    """Answers each request with a canned rendering that carries the glossary forms."""
 
     def __init__(self, fail_after: int | None = None, garbage: bool = False):
         self.calls = 0
@@ -87,20 +96,12 @@ class FakeLLM:
         system, user = messages[0]["content"], messages[1]["content"]
         target = "ja" if "into natural, faithful Japanese" in system else "en"
         terms = [m.group(2) for m in map(_TERM.match, user.splitlines()) if m]
-        block = user.split("line(s) into " + ("Japanese" if target == "ja" else "English") + ":\n", 1)[1]
-        block = block.split("\n\n", 1)[0]
-        answers = []
-        for line in block.splitlines():
-            m = _LINE.match(line)
-            if not m:
-                continue
-            self.lines_seen.append(m.group(2))
-            if self.garbage:
-                answers.append(f"{m.group(1)}. {m.group(2)}")  # the source again: fails the checks
-                continue
-            base = "これは翻訳された文です" if target == "ja" else "This is the translated sentence"
-            answers.append(f"{m.group(1)}. {base} {' '.join(terms)}".strip())
-        return "\n".join(answers)
+        line = source_line(user)
+        self.lines_seen.append(line)
+        if self.garbage:
+            return line  # the source again: fails the checks
+        base = "これは翻訳された文です" if target == "ja" else "This is the translated sentence"
+        return f"{base} {' '.join(terms)}".strip()
 
 
 def read_translations(out_dir: Path) -> dict:

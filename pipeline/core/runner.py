@@ -21,6 +21,7 @@ from .config import Config, section
 from .errors import PipelineError
 from .events import emit, in_stage
 from .lock import OutputLock
+from .memory import release
 from .stage import Stage, StageContext
 from .storage import read_json, sha256_of, write_json
 
@@ -131,7 +132,10 @@ def run_pipeline(recording: Path, config: Config, config_path: Path, out_dir: Pa
         manifest = Manifest(out_dir)
         for stage in stages:
             with in_stage(stage.name):
-                _run_stage(stage, recording, config, config_path, out_dir, manifest, force)
+                try:
+                    _run_stage(stage, recording, config, config_path, out_dir, manifest, force)
+                finally:
+                    release()  # the stage's models go now: a run's peak is its largest stage's
     return manifest
 
 

@@ -43,6 +43,43 @@ def chrf_by_direction(matches, translations: dict, languages: list[str]) -> dict
     return scores
 
 
+def quality_figures(matches, translations: dict, languages: list[str]) -> dict:
+    """How well the translations' quality estimate (pipeline/text/quality.py) finds the bad lines,
+    per direction: the rank correlation (Spearman) of the estimate with sentence chrF against the
+    reference, the share of the worst tenth of lines (by chrF, at least one) that is flagged, and
+    the share of all lines flagged. A truth utterance takes its weakest segment's estimate."""
+    import math
+
+    import sacrebleu
+    from scipy.stats import spearmanr
+
+    rows: dict[str, list[tuple[float, float, bool]]] = {}
+    for m in matches:
+        u = m.utterance
+        target = _target(u["language"], languages)
+        if not u.get("translation") or not target or not m.segments:
+            continue
+        records = [((translations.get(s["id"]) or {}).get(target) or {}) for s in m.segments]
+        estimates = [r["quality"] for r in records if isinstance(r.get("quality"), dict) and r["quality"].get("score") is not None]
+        if not estimates:
+            continue
+        chrf = sacrebleu.sentence_chrf(_translation_of(m.segments, translations, target), [u["translation"]]).score
+        score = min(e["score"] for e in estimates)
+        flagged = any(e.get("flag") for e in estimates) or any(r.get("status") == "needs_translation" for r in records)
+        rows.setdefault(f"{u['language']}_{target}", []).append((chrf, score, flagged))
+    figures = {}
+    for direction, found in rows.items():
+        if len(found) < 3:
+            continue
+        rho = spearmanr([c for c, _, _ in found], [q for _, q, _ in found]).statistic
+        worst = sorted(found, key=lambda r: r[0])[:max(1, math.ceil(len(found) / 10))]
+        figures[f"qe_spearman_{direction}"] = None if rho != rho else float(rho)  # NaN when constant
+        figures[f"qe_worst_flagged_{direction}"] = sum(f for _, _, f in worst) / len(worst)
+        figures[f"qe_flagged_{direction}"] = sum(f for _, _, f in found) / len(found)
+        figures[f"qe_lines_{direction}"] = len(found)
+    return figures
+
+
 def term_accuracy(matches, translations: dict, languages: list[str], glossary) -> dict[str, float | None]:
     """Of the agenda names (and other glossary entries) in the truth's source text, the share whose
     canonical target form appears in the translation of the matched segments."""
@@ -137,6 +174,7 @@ def translation_figures(out_dir: Path, transcript: dict, utterances: list[dict],
     figures = {f"chrf_{d.replace('->', '_')}": v for d, v in chrf_by_direction(matches, translations, languages).items()}
     floor = [s for s in transcript["segments"] if s.get("track", "floor") == "floor"]
     figures["checked_share"] = checked_share(floor, translations, languages)
+    figures.update(quality_figures(matches, translations, languages))
     config_path = read_json(out_dir / "manifest.json").get("config") if (out_dir / "manifest.json").is_file() else None
     if config_path and Path(config_path).is_file():
         glossary = Glossary.from_event(load_config(config_path).event)
@@ -155,6 +193,12 @@ LABELS = {
     "term_accuracy": ("titles/affiliations/terms rendered canonically", "{:.1%}"),
     "stage_glossary_rendering": ("glossary matches in ASR text rendered", "{:.1%}"),
     "checked_share": ("segments with a checked translation", "{:.1%}"),
+    "qe_spearman_ja_en": ("quality estimate vs sentence chrF, JA->EN (Spearman)", "{:.2f}"),
+    "qe_spearman_en_ja": ("quality estimate vs sentence chrF, EN->JA (Spearman)", "{:.2f}"),
+    "qe_worst_flagged_ja_en": ("worst tenth of JA->EN lines flagged", "{:.0%}"),
+    "qe_worst_flagged_en_ja": ("worst tenth of EN->JA lines flagged", "{:.0%}"),
+    "qe_flagged_ja_en": ("JA->EN lines flagged for review", "{:.0%}"),
+    "qe_flagged_en_ja": ("EN->JA lines flagged for review", "{:.0%}"),
     "link_share": ("floor segments linked to interpretation", "{:.1%}"),
     "link_share_by_time": ("floor speech time linked", "{:.1%}"),
     "link_accuracy": ("links to the right rendering", "{:.1%}"),

