@@ -141,7 +141,7 @@ class Composer:
             if role not in HOST_ROLES:
                 required.add(person_id)
         chosen = choose(options, budget_words, self.settings.max_clauses_per_speaker, self._budget_language(),
-                        required)
+                        required, max_unsure=self.settings.max_unsure_words)
         self._translate_missing([(c, p) for p, cs in chosen.items() for c in cs])
         for person_id, role in speakers:
             frame = self._frame(chosen[person_id], questions) if role == "panelist" else None

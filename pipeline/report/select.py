@@ -39,8 +39,6 @@ PROCEDURAL_PENALTY = 1.0
 # A part's first candidate is its most valuable less this much per word: of two sentences about
 # as central, the shorter one (the budget pays for everyone's first).
 LENGTH_WEIGHT = 0.06
-# A candidate told besides a part's first carries at most this many words the recogniser was unsure of.
-EXTRA_UNSURE = 0
 # A candidate told in addition to a part's first must say something else: its value is scaled
 # by how far it is from what the part already tells (1 - cosine, over this).
 NOVELTY_SPAN = 0.15
@@ -182,7 +180,7 @@ def novelty(candidate: Candidate, chosen: list[Candidate]) -> float:
 
 
 def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: int, language: str = "en",
-           required: set[str] | None = None, overhead_words: int = 3) -> dict[str, list[Candidate]]:
+           required: set[str] | None = None, overhead_words: int = 3, max_unsure: int = 0) -> dict[str, list[Candidate]]:
     """The candidates each part tells, in time order. Every ``required`` part (default: all) gets
     its best usable candidate (a part with none usable gets its best one: it is marked for the
     editor later); then candidates are added by value per word while the budget lasts."""
@@ -203,7 +201,7 @@ def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: 
                 continue
             for c in candidates:
                 # Only the first candidate of a part may carry more words the recogniser was unsure of.
-                if c in chosen[key] or not c.usable or c.value <= 0 or len(c.unsure) > EXTRA_UNSURE:
+                if c in chosen[key] or not c.usable or c.value <= 0 or len(c.unsure) > max_unsure:
                     continue
                 gain = c.value * novelty(c, chosen[key])
                 cost = c.words(language) + overhead_words

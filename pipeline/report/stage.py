@@ -238,10 +238,12 @@ def topics_sentence(config: Config, source) -> dict | None:
     was first said. None when fewer than two terms were shared."""
     said: dict[int, dict] = {}
     for k, term in enumerate(config.event.glossary):
-        forms = [f for f in (term.en, term.ja, *term.aliases) if f]
+        # Latin forms as whole words ("EAR" is not in "research"), Japanese ones anywhere.
+        forms = [re.compile(r"(?<![A-Za-z])" + re.escape(f) + r"(?![A-Za-z])", re.IGNORECASE) if f.isascii()
+                 else re.compile(re.escape(f.replace("・", ""))) for f in (term.en, term.ja, *term.aliases) if f]
         for segment in source.segments:
-            text = segment["text"].replace("・", "").lower()
-            if any(f.replace("・", "").lower() in text for f in forms):
+            text = segment["text"].replace("・", "")
+            if any(f.search(text) for f in forms):
                 entry = said.setdefault(k, {"people": set(), "first": segment["id"]})
                 entry["people"].add(segment["speaker"])
     shared = sorted((k for k, e in said.items() if len(e["people"]) >= TOPIC_SPEAKERS),
@@ -249,7 +251,8 @@ def topics_sentence(config: Config, source) -> dict | None:
     if len(shared) < 2:
         return None
     terms = [config.event.glossary[k] for k in sorted(shared)]
-    english = [t.en for t in terms]
+    # A name of a list, a law or an arrangement takes its article ("the Entity List").
+    english = [f"the {t.en}" if len(t.en.split()) > 1 and t.en[:1].isupper() else t.en for t in terms]
     return {"cites": [said[k]["first"] for k in sorted(shared)], "origin": "agenda",
             "en": "The discussion covered " + ", ".join(english[:-1]) + f" and {english[-1]}.",
             "ja": "議論は" + "、".join(t.ja for t in terms) + "に及んだ。"}
