@@ -36,9 +36,9 @@ TERM_WEIGHT = 0.25  # each of the event's glossary terms said (up to 3): the sub
 UNSURE_PENALTY = 0.6
 MISSING_PENALTY = 0.3
 PROCEDURAL_PENALTY = 1.0
-# A part's first candidate is its most valuable less this much per word: of two sentences about
-# as central, the shorter one (the budget pays for everyone's first).
-LENGTH_WEIGHT = 0.06
+# A part's first candidate is its most valuable less so much per word, the smallest of these
+# that keeps everyone's firsts within the budget (when none does, the last).
+LENGTH_WEIGHTS = (0.0, 0.02, 0.04, 0.06, 0.08)
 # A candidate told in addition to a part's first must say something else: its value is scaled
 # by how far it is from what the part already tells (1 - cosine, over this).
 NOVELTY_SPAN = 0.15
@@ -179,6 +179,11 @@ def novelty(candidate: Candidate, chosen: list[Candidate]) -> float:
     return float(np.clip((1.0 - closest) / NOVELTY_SPAN, 0.0, 1.0))
 
 
+def _first(candidates: list[Candidate], length_weight: float, language: str) -> Candidate:
+    usable = [c for c in candidates if c.usable] or candidates
+    return max(usable, key=lambda c: c.value - length_weight * c.words(language))
+
+
 def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: int, language: str = "en",
            required: set[str] | None = None, overhead_words: int = 3, max_unsure: int = 0) -> dict[str, list[Candidate]]:
     """The candidates each part tells, in time order. Every ``required`` part (default: all) gets
@@ -187,13 +192,16 @@ def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: 
     required = set(parts) if required is None else required
     chosen: dict[str, list[Candidate]] = {key: [] for key in parts}
     spent = 0.0
-    for key, candidates in parts.items():
-        if key not in required or not candidates:
-            continue
-        usable = [c for c in candidates if c.usable] or candidates
-        best = max(usable, key=lambda c: c.value - LENGTH_WEIGHT * c.words(language))
-        chosen[key].append(best)
-        spent += best.words(language) + overhead_words
+    # Everyone's first: the most valuable, with no more preference for short ones than the
+    # budget needs.
+    for weight in LENGTH_WEIGHTS:
+        firsts = {key: _first(candidates, weight, language) for key, candidates in parts.items()
+                  if key in required and candidates}
+        spent = sum(c.words(language) + overhead_words for c in firsts.values())
+        if spent <= budget_words:
+            break
+    for key, first in firsts.items():
+        chosen[key].append(first)
     while True:
         options = []
         for key, candidates in parts.items():

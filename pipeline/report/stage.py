@@ -102,8 +102,8 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
     return artifact, counters
 
 
-# English words the overview is given: the agenda sentence and the model's two sentences.
-OVERVIEW_WORDS = 45
+# English words the overview is given: the agenda and topics sentences and the model's sentence.
+OVERVIEW_WORDS = 55
 # The header line under the title ("Date: … · Format: …").
 HEADER_WORDS = 12
 
