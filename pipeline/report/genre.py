@@ -156,7 +156,8 @@ def content_words(text: str, language: str) -> list[str]:
                     and token.surface() not in _JA_STOP and not re.fullmatch(r"[ぁ-ゖー]{1,2}", token.surface()):
                 out.append(token.surface())
         return out
-    return [w for w in re.findall(r"[A-Za-z][A-Za-z'-]*|\d+", text) if w.lower().strip("'") not in _EN_STOP]
+    # "side-by-side" is "side by side": hyphenated words are compared part by part.
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z']*|\d+", text) if w.lower().strip("'") not in _EN_STOP]
 
 
 class Reference:
@@ -190,7 +191,7 @@ def unknown_words(text: str, language: str, reference: str, agenda: str) -> list
         forms = {t.dictionary_form() for t in tokens} | {t.normalized_form() for t in tokens}
         wrong = [w for w in content_words(text, "ja") if w not in known and not _japanese_forms(w) & forms]
         return [w for w in wrong if not (re.fullmatch(r"[0-9０-９]+", w) and numbers(w) <= numbers(known))]
-    known_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", reference + "\n" + agenda)}
+    known_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z']*", reference + "\n" + agenda)}
     stems = {_stem(w) for w in known_words}
     known_numbers = numbers(reference)
     out = []

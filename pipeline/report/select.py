@@ -112,6 +112,9 @@ class Selector:
         glossary = [t for term in source.config.event.glossary for t in (term.en, term.ja, *term.aliases) if t]
         self._vocabulary = [n for names in self._names.values() for n in names] + glossary
         self._terms = glossary
+        self._latin_terms = {w.strip(".,()").lower() for t in self._vocabulary + [
+            x for p in people.values() for b in (p.title, p.affiliation) for x in (b.en or "",)] if t.isascii()
+            for w in t.split() if len(w) > 2}
 
     def candidates(self, person: str, sentences: list[Sentence], request: bool = False) -> list[Candidate]:
         others = [n for p, names in self._names.items() if p != person for n in names]
@@ -130,6 +133,10 @@ class Selector:
         return out
 
     def _known(self, word: str, text: str) -> bool:
+        """A word of the agenda or glossary: a Latin word that is one of a term's words
+        ("Harvard" of Harvard University), a Japanese piece inside a term said whole here."""
+        if word.isascii():
+            return word.strip(".,;:").lower() in self._latin_terms
         word, text = _bare(word), _bare(text)
         return bool(word) and any(word in term and term in text for term in map(_bare, self._vocabulary))
 
@@ -144,8 +151,12 @@ class Selector:
     @staticmethod
     def _closest(whole: str, pieces: list[str]) -> int:
         """The piece of a long sentence that keeps most of what it says: the most content words
-        (cheaper than embedding every piece, and as good on the demo's long sentences)."""
-        return max(range(len(pieces)), key=lambda k: (len(set(content_words(pieces[k], "en"))), -len(pieces[k])))
+        (cheaper than embedding every piece), unless it opens with a word pointing back at the
+        piece left out ("their researchers compete …" without "the alliance is …")."""
+        def kept(k: int) -> tuple:
+            pointing = re.match(r"(their|they|them|it|its|this|that|these|those|such)\b", pieces[k], re.IGNORECASE)
+            return (not pointing, len(set(content_words(pieces[k], "en"))), -len(pieces[k]))
+        return max(range(len(pieces)), key=kept)
 
     def _score(self, candidates: list[Candidate]) -> None:
         if not candidates:
@@ -180,8 +191,10 @@ def novelty(candidate: Candidate, chosen: list[Candidate]) -> float:
 
 
 def _first(candidates: list[Candidate], length_weight: float, language: str) -> Candidate:
+    """A part's first: usable, heard surely (a sentence with a word the recogniser was unsure of
+    only when every other is one too), then the most valuable less ``length_weight`` a word."""
     usable = [c for c in candidates if c.usable] or candidates
-    return max(usable, key=lambda c: c.value - length_weight * c.words(language))
+    return max(usable, key=lambda c: (not c.unsure, c.value - length_weight * c.words(language)))
 
 
 def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: int, language: str = "en",

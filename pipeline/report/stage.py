@@ -22,7 +22,7 @@ from ..core.storage import read_json
 from .compose import HOST_ROLES, Composer, digest
 from .draft import Claim, Drafter, Tally
 from .edits import edits_fingerprint, section_edits
-from .grounding import Checker, Embedder
+from .grounding import MACHINE, Checker, Embedder
 from .source import load_source
 
 # The transcript the report is drafted from: the aligned transcript with the editors'
@@ -178,11 +178,17 @@ def _unplaced(composer: Composer, segments: list[dict], budget: float, status: d
 
 def _overview(config: Config, source, drafter: Drafter, sections: list[dict], languages: list[str],
               old: dict | None, edit: dict | None, status: dict) -> dict:
-    # What each part told, per language (the host's running of the event aside).
-    by_part = {lang: [[Claim(c["text"], c["cites"], c["origin"]) for sentence in p["sentences"].get(lang, [])
-                       for c in sentence["clauses"] if c["origin"] == "reported:rule" and c.get("form") != "question"]
-                      for s in sections for p in s.get("parts", []) if p["person"]["role"] not in HOST_ROLES]
-               for lang in languages}
+    # What each part told, per language (the host's running of the event aside), from what was
+    # said in that language or a person's rendering of it: the model repeats what it is shown,
+    # and a machine translation's slips (美国・ジャapan同盟) should not reach the overview too.
+    by_part = {}
+    for lang in languages:
+        told = [[c for sentence in p["sentences"].get(lang, []) for c in sentence["clauses"]
+                 if c["origin"] == "reported:rule" and c.get("form") != "question"]
+                for s in sections for p in s.get("parts", []) if p["person"]["role"] not in HOST_ROLES]
+        human = [[c for c in cs if (c.get("from") or {}).get("source") not in MACHINE] for cs in told]
+        pool = human if sum(map(len, human)) >= OVERVIEW_MIN_POINTS else told
+        by_part[lang] = [[Claim(c["text"], c["cites"], c["origin"]) for c in cs] for cs in pool]
     texts = sorted({(c.text, tuple(c.cites)) for parts in by_part.values() for cs in parts for c in cs})
     section = {"id": "overview", "kind": "overview", "input_hash": digest([list(t) for t in texts]), "notes": [],
                "sentences": {}}
@@ -258,6 +264,8 @@ def topics_sentence(config: Config, source) -> dict | None:
             "ja": "議論は" + "、".join(t.ja for t in terms) + "に及んだ。"}
 
 
+# The overview is written from human words only when there are at least this many of them.
+OVERVIEW_MIN_POINTS = 4
 # Clauses the overview is written from, at most.
 OVERVIEW_POINTS = 16
 
