@@ -378,8 +378,13 @@ def test_numbers_and_proper_nouns():
     assert proper_nouns("ハーバード大学とG7", "ja") == {"ハーバード", "G7"}
 
 
+def with_overview(config, sentences: int = 1):
+    """The config with the model writing the overview's sentences (off by default: docs/report.md)."""
+    return config.model_copy(update={"report": config.report.model_copy(update={"overview_sentences": sentences})})
+
+
 def test_garbage_from_the_model_leaves_the_overview_to_the_agenda_and_the_speakers_to_the_rules(config):
-    report, counters = run(config, FakeLLM(garbage=True), translations={"segments": RENDERINGS})
+    report, counters = run(with_overview(config), FakeLLM(garbage=True), translations={"segments": RENDERINGS})
     assert report["sections"][0]["sentences"]["en"] == [] and report["sections"][0]["agenda"]["en"]
     lee = parts_of(report)[("opening", "lee")]
     assert told(lee, "en") and all(c["origin"] == "reported:rule" for s in lee["sentences"]["en"]
@@ -393,7 +398,7 @@ def test_the_overview_is_drafted_from_checked_clauses(config, tmp_path):
     glossary = [Term.model_validate(t) for t in ({"en": "export control", "ja": "輸出管理"},
                                                  {"en": "research security", "ja": "研究セキュリティ"},
                                                  {"en": "restricted lists", "ja": "制限リスト"})]
-    config = config.model_copy(update={"event": config.event.model_copy(update={"glossary": glossary})})
+    config = with_overview(config.model_copy(update={"event": config.event.model_copy(update={"glossary": glossary})}))
     llm = FakeLLM()
     lines = list(LINES) + [("mori", "ja", "panel", "研究セキュリティと輸出管理は大学の課題です。")]
     report, _ = run(config, llm, lines=lines, translations={"segments": RENDERINGS})

@@ -20,7 +20,7 @@ from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from ..core.storage import read_json
 from .compose import HOST_ROLES, Composer, digest
-from .draft import Claim, Drafter, Tally
+from .draft import OVERVIEW_SENTENCE_WORDS, Claim, Drafter, Tally
 from .edits import edits_fingerprint, section_edits
 from .grounding import MACHINE, Checker, Embedder
 from .source import load_source
@@ -102,8 +102,8 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
     return artifact, counters
 
 
-# English words the overview is given: the agenda and topics sentences and the model's sentence.
-OVERVIEW_WORDS = 55
+# English words the overview is given: the agenda and topics sentences (and the model's, when asked for).
+OVERVIEW_WORDS = 30
 # The header line under the title ("Date: … · Format: …").
 HEADER_WORDS = 12
 
@@ -131,7 +131,8 @@ def section_budgets(config: Config, composer: Composer, source, transcript: dict
     if unplaced:
         speech[None] = sum(s["end_s"] - s["start_s"] for s in unplaced)
         fixed[None] = 10 * len({s["speaker"] for s in unplaced})
-    left = total_budget(config, transcript) - OVERVIEW_WORDS - HEADER_WORDS - sum(fixed.values())
+    overview = OVERVIEW_WORDS + OVERVIEW_SENTENCE_WORDS * config.report.overview_sentences
+    left = total_budget(config, transcript) - overview - HEADER_WORDS - sum(fixed.values())
     total_speech = sum(speech.values()) or 1.0
     return {key: max(0.0, left) * seconds / total_speech for key, seconds in speech.items()}
 

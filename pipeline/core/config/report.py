@@ -10,11 +10,11 @@ from .base import Bilingual, Strict
 
 
 class ReportSettings(Strict):
-    # "llm": the LLM layer (``llm:`` section) writes the overview's sentences from the report's
-    # checked clauses and translates chosen sentences the translate stage has not rendered;
-    # "extractive": no model at all (what the speakers said, in reported speech by rule, and
-    # the agenda sentence as the overview). What each speaker said is reported by rule either
-    # way: asked to shorten or fuse two sentences, the packaged model copied them (docs/report.md).
+    # "llm": the LLM layer (``llm:`` section) translates chosen sentences the translate stage has
+    # not rendered and writes the overview's ``overview_sentences``; "extractive": no model at all
+    # (a sentence without a rendering is left pending). What each speaker said is reported by rule
+    # either way: asked for reported speech, the packaged model kept "we" and the polite forms, and
+    # asked to fuse two sentences it strung them together (docs/report.md, seventh pass).
     engine: Literal["llm", "extractive"] = "llm"
     # Length of the report, in English words (citations and headings not counted): this base
     # plus so many words per minute of recording (8.3 min: about 390 words; 60 min: 1,110).
@@ -34,8 +34,11 @@ class ReportSettings(Strict):
     # sentences with a misheard or mistranslated word: docs/report.md).
     max_unsure_words: int = Field(default=0, ge=0)
     # The overview: the agenda sentence, the topics sentence (the event's terms most people said)
-    # and this many sentences the model writes (what the discussion came to).
-    overview_sentences: int = Field(default=1, ge=0, le=3)
+    # and this many sentences the model writes from the report's clauses (what the discussion
+    # came to). 0 by default: asked for one, the packaged model strung clauses together or copied
+    # one, slips included, in all 6 requests on the demo, at 60-230 s a request on a shared
+    # machine (docs/report.md, seventh pass). For a bigger model (``llm:``), 1 or 2.
+    overview_sentences: int = Field(default=0, ge=0, le=3)
     # The model's answer cap (the overview's sentences, a batch of translations).
     max_tokens: int = Field(default=400, ge=32)
     # Ask the engine for schema-constrained JSON. Off by default: with llama-cpp the grammar is
