@@ -272,7 +272,7 @@ class Composer:
         run = [s for s in self.source.sentences(list(_run_before(self.source, question))) if s.end_s <= question.end_s]
         frame = {}
         for sentence in reversed(run[-2:]):
-            if sentence.unsure:
+            if self.selector.unsure_of(sentence):
                 return None
             for language in self.languages:
                 if language in frame:

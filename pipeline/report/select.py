@@ -127,10 +127,13 @@ class Selector:
                 if rendering:
                     texts[language] = rendering
             reported = {language: self.reported(text["text"], language, request) for language, text in texts.items()}
-            unsure = tuple(w for w in sentence.unsure if _content(w) and not self._known(w.strip(",.、。 "), sentence.text))
-            out.append(Candidate(sentence, texts, reported, unsure=unsure))
+            out.append(Candidate(sentence, texts, reported, unsure=self.unsure_of(sentence)))
         self._score(out)
         return out
+
+    def unsure_of(self, sentence: Sentence) -> tuple[str, ...]:
+        """The content words of ``sentence`` the recogniser was unsure of, the agenda's aside."""
+        return tuple(w for w in sentence.unsure if _content(w) and not self._known(w.strip(",.、。 "), sentence.text))
 
     def _known(self, word: str, text: str) -> bool:
         """A word of the agenda or glossary: a Latin word that is one of a term's words
