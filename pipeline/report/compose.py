@@ -17,7 +17,7 @@ import re
 
 from ..core.config import Person
 from ..core.config.report import ReportSettings
-from .draft import Claim, Drafter
+from .draft import Drafter
 from .phrasing import CLAUSES_PER_SENTENCE, ROLE_LEAD, japanese_designation, one_pending, sentences_en, sentences_ja
 from .select import Candidate, Selector, choose, topic_of
 from .source import Sentence, Source
@@ -176,11 +176,12 @@ class Composer:
                 designation(card, language), short_name(card, person, language), role, clauses,
                 topic["text"] if topic and clauses else None)
             part["sentences"][language] = self._group(texts, clauses, role, lead_cites, topic if clauses else None,
-                                                      person_id, language)
+                                                      language)
         return part
 
-    def _group(self, texts: list[str], clauses: list[dict], role: str, lead_cites: list[str], topic: dict | None,
-               person_id: str, language: str) -> list[dict]:
+    @staticmethod
+    def _group(texts: list[str], clauses: list[dict], role: str, lead_cites: list[str], topic: dict | None,
+               language: str) -> list[dict]:
         """The sentences with the clauses each rests on (two a sentence, as phrasing writes them)."""
         out = []
         for k, text in enumerate(texts):

@@ -119,7 +119,7 @@ def reported(sentence: str, language: str) -> bool:
 
 # -- words the recogniser misheard or the translation got wrong ----------------------------------
 
-_EN_STOP = set("""a an the and or but so if then than that this these those it its they them their theirs he she his her
+EN_STOPWORDS = set("""a an the and or but so if then than that this these those it its they them their theirs he she his her
 we our us you your i me my of in on at by for from to with without within into onto over under about as is are was were
 be been being am do does did done has have had having can could will would shall should may might must not no nor also
 too very more most much many some any all each every both either neither one such there here what which who whom whose
@@ -157,7 +157,7 @@ def content_words(text: str, language: str) -> list[str]:
                 out.append(token.surface())
         return out
     # "side-by-side" is "side by side": hyphenated words are compared part by part.
-    return [w for w in re.findall(r"[A-Za-z][A-Za-z']*|\d+", text) if w.lower().strip("'") not in _EN_STOP]
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z']*|\d+", text) if w.lower().strip("'") not in EN_STOPWORDS]
 
 
 class Reference:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .genre import _EN_STOP, content_words
+from .genre import EN_STOPWORDS, content_words
 from .reported import Reported, report_en, report_ja, trim_en
 from .source import Sentence, Source
 
@@ -87,7 +87,7 @@ def _content(word: str) -> bool:
     if not bare:
         return False
     if bare.isascii():
-        return bare.lower() not in _EN_STOP
+        return bare.lower() not in EN_STOPWORDS
     return not re.fullmatch(r"[ぁ-ゖー]{1,3}", bare)
 
 
