@@ -7,13 +7,13 @@ translate stage for the figures of a full run (translations.json is then read, a
 (drafting, checks, renderings) is timed on that transcript; then on a long transcript with the
 same agenda, each session's speech repeated (fresh ids and times) until the recording lasts
 ``--minutes``: by default the run's own reviewed segments with their renderings from
-translations.json (the default path: parts written in the language spoken), with
-``--long-from truth`` the demo truth's utterances without renderings (every part written in
-both languages). Wall time and CPU time (user +
+translations.json (the default path of a full run), with ``--long-from truth`` the demo truth's
+utterances without renderings (the model then translates every chosen sentence). Wall time and CPU time (user +
 system of this process, a figure that does not depend on how busy the machine is) are reported,
-with the model's calls and tokens. Map steps see bounded context, so the number of model calls
-depends on the number of (session, speaker) parts, not on the length; what grows is embedding
-every sentence once and ranking each claim against all segments.
+with the model's calls and tokens and the English words of the rendered report against its
+budget. The model writes the overview (one request per language) and translates chosen
+sentences without a rendering; what grows with the length is embedding every sentence once,
+the rules and the checks.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.core.config import load_config  # noqa: E402
 from pipeline.core.storage import read_json  # noqa: E402
+from pipeline.report.genre import genre_figures  # noqa: E402
 from pipeline.report.render import render_all  # noqa: E402
 from pipeline.report.stage import LazyLLM, build  # noqa: E402
 
@@ -99,62 +100,12 @@ def timed(config, transcript: dict, engine: str, translations: dict | None = Non
     report, counters = build(config, transcript, translations, llm=llm)
     with tempfile.TemporaryDirectory() as out:
         render_all(report, config, Path(out))
+        wall_s, cpu_used = round(time.perf_counter() - wall, 1), round(cpu_s() - cpu, 1)
+        length = genre_figures(Path(out), report["languages"])
     return {"segments": len(transcript["segments"]), "duration_min": round(transcript["duration_s"] / 60, 1),
-            "wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(cpu_s() - cpu, 1),
-            "claims": counters["claims"], "claims_supported": counters["claims_supported"],
-            "llm": dict(llm.usage) if llm else None}
-
-
-def compare_japanese(out_dir: Path, config) -> dict:
-    """Japanese from the source (the bilingual map step's ja points in OUT/report.json) against
-    translating that report's English points (``japanese_from: translate``'s second step)."""
-    import copy
-
-    from pipeline.report.draft import Drafter, Tally
-    from pipeline.report.grounding import Checker, Embedder
-    from pipeline.report.score import key_point_recall
-    from pipeline.report.source import load_source
-
-    report = read_json(out_dir / "report.json")
-    source = load_source(config, read_json(out_dir / "reviewed.json"))
-    checker = Checker(source, Embedder(), config.report.min_support, config.report.support_rank)
-    llm = LazyLLM(config)
-    drafter = Drafter(llm, checker, config.report, Tally())
-    truth = json.loads(TRUTH.read_text(encoding="utf-8"))
-    parts = [p for s in report["sections"] for p in s.get("parts", [])]
-    english = [c for p in parts for c in p["points"].get("en", []) if c["origin"] == "llm"]
-    from_source = [c for p in parts for c in p["points"].get("ja", []) if c["origin"] == "llm"]
-    wall, cpu = time.perf_counter(), cpu_s()
-    translated = []
-    for k in range(0, len(english), 8):
-        batch = english[k:k + 8]
-        translated += drafter.translate([c["text"] for c in batch], "en", "ja", [c["cites"] for c in batch])
-    wall, cpu = time.perf_counter() - wall, cpu_s() - cpu
-    variant, k = copy.deepcopy(report), 0
-    for part in (p for s in variant["sections"] for p in s.get("parts", [])):
-        new = []
-        for claim in part["points"].get("en", []):
-            if claim["origin"] == "llm":
-                if translated[k] is not None:
-                    new.append(translated[k].as_dict())
-                k += 1
-        kept = [c for c in part["points"].get("ja", []) if c["origin"] != "llm"]
-        if new or kept:
-            part["points"]["ja"] = new or kept
-    passed = [t for t in translated if t is not None]
-
-    def mean_support(claims: list[tuple[str, list[str]]]) -> float:
-        scores = [checker.support(text, cites)[0] for text, cites in claims]
-        return round(sum(scores) / len(scores), 3) if scores else 0.0
-
-    return {"source": {"ja_points_kept": len(from_source),
-                       "mean_similarity": mean_support([(c["text"], c["cites"]) for c in from_source]),
-                       "key_point_recall_ja": key_point_recall(report, truth["key_points"])["ja"]},
-            "translate": {"english_points": len(english), "translations_passing": len(passed),
-                          "mean_similarity": mean_support([(t.text, t.cites) for t in passed]),
-                          "key_point_recall_ja": key_point_recall(variant, truth["key_points"])["ja"],
-                          "extra_calls": llm.usage.get("calls"), "extra_wall_s": round(wall, 1),
-                          "extra_cpu_s": round(cpu, 1)}}
+            "wall_s": wall_s, "cpu_s": cpu_used, "claims": counters["claims"],
+            "claims_supported": counters["claims_supported"], "words_en": length.get("report_words_en"),
+            "budget_words": report["budget_words"], "llm": dict(llm.usage) if llm else None}
 
 
 def main() -> None:
@@ -168,17 +119,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="llm.threads (1 beats 2 on a crowded machine: llama.cpp threads spin-wait)")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--compare-japanese", action="store_true",
-                        help="with OUT_DIR/report.json drafted from the source: compare with translating its English")
     args = parser.parse_args()
     config = load_config(CONFIG)
     if args.threads is not None:
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"threads": args.threads})})
     figures = {"engine": args.engine}
-    if args.compare_japanese:
-        figures["japanese"] = compare_japanese(args.out_dir, config)
-        print(json.dumps(figures["japanese"], ensure_ascii=False, indent=1), flush=True)
-        return
     if not args.skip_demo:
         # The stage reads the translate stage's output when there is one (quotes and points in
         # the other language come from it), as a full run does.

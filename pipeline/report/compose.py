@@ -1,10 +1,12 @@
-"""The report's structure: one section per agenda session, each with a part per person who spoke,
-quotes, the panel's questions and answers; then the overview drafted from those sections.
+"""The report's structure: one section per agenda session, a paragraph per person who spoke, each
+a few sentences in reported speech (``phrasing.py``) built from the sentences ``select.py``
+chose; then the overview (``stage.py``).
 
 Who someone is (name, title, affiliation, role, honorific) comes from the agenda only; what they
-said comes from the drafter's checked points or their own sentences. A section's ``input_hash``
-covers the segments it is drafted from, so after an editor's correction only the sections citing
-changed segments are drafted again.
+said comes from their own sentences (or the best rendering of them), turned into reported speech
+by rule, each clause checked against the segments it cites. A section's ``input_hash`` covers
+the segments it is drafted from and its length budget, so after an editor's correction only the
+sections citing changed segments are drafted again.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import re
 
 from ..core.config import Person
 from ..core.config.report import ReportSettings
-from .draft import Claim, Drafter, central
-from .grounding import Embedder
+from .draft import Drafter
+from .phrasing import CLAUSES_PER_SENTENCE, ROLE_LEAD, japanese_designation, one_pending, sentences_en, sentences_ja
+from .select import Candidate, Selector, choose, topic_of
 from .source import Sentence, Source
 
 HOST_ROLES = ("host",)
@@ -40,13 +43,12 @@ def person_card(person: Person, role: str, settings: ReportSettings) -> dict:
 
 
 def designation(card: dict, language: str) -> str:
-    """"Professor Hideaki Shiroyama, Director of ..., The University of Tokyo" / "東京大学の…、城山英明氏"."""
+    """"Professor Hideaki Shiroyama, Director of ..., The University of Tokyo" / "東京大学未来ビジョン研究センター長の城山英明氏"."""
     name, title, affiliation = card["name"], card["title"], card["affiliation"]
     honorific = card["honorific"][language]
     if language == "ja":
-        who = f"{name.get('ja') or name.get('en')}{honorific}"
-        lead = "の".join(x for x in (affiliation.get("ja"), title.get("ja")) if x)
-        return f"{lead}、{who}" if lead else who
+        return japanese_designation(f"{name.get('ja') or name.get('en')}{honorific}", title.get("ja"),
+                                    affiliation.get("ja"))
     who = " ".join(x for x in (honorific, name.get("en") or name.get("ja")) if x)
     return ", ".join(x for x in (who, title.get("en"), _beyond_title(affiliation.get("en"), title.get("en"))) if x)
 
@@ -73,69 +75,80 @@ def short_name(card: dict, person: Person, language: str) -> str:
     return " ".join(x for x in (honorific, surname) if x)
 
 
-QUOTE_CANDIDATES = 4
-
-
-def quote_of(sentences: list[Sentence], settings: ReportSettings) -> Sentence | None:
-    """A short verbatim quote: the first sentence (already ranked) that fits, else its best clause."""
-    for sentence in sentences:
-        text = sentence.text.rstrip("。")
-        size = len(text) if sentence.language == "ja" else len(text.split())
-        limit = settings.quote_max_chars_ja if sentence.language == "ja" else settings.quote_max_words_en
-        if size <= limit:
-            return Sentence(sentence.segments, text, sentence.language, sentence.start_s, sentence.end_s,
-                            sentence.speaker, sentence.session)
-        parts = re.split(r"(?<=[、,;])\s*", text)
-        fitting = [p.strip(" 、,;") for p in parts
-                   if 8 <= (len(p) if sentence.language == "ja" else len(p.split()) * 4)
-                   and (len(p) if sentence.language == "ja" else len(p.split())) <= limit]
-        if fitting:
-            best = max(fitting, key=len)
-            return Sentence(sentence.segments, best, sentence.language, sentence.start_s, sentence.end_s,
-                            sentence.speaker, sentence.session)
-    return None
+def fixed_words(card: dict, role: str) -> int:
+    """English words a part costs whatever it tells: the designation and the role's lead."""
+    lead = ROLE_LEAD.get(role)
+    return len(designation(card, "en").split()) + (len(lead["en_who"].split()) if lead else 0)
 
 
 class Composer:
-    def __init__(self, source: Source, settings: ReportSettings, drafter: Drafter, embedder: Embedder | None,
-                 languages: list[str]):
+    def __init__(self, source: Source, settings: ReportSettings, drafter: Drafter, embedder, languages: list[str]):
         self.source = source
         self.settings = settings
         self.drafter = drafter
         self.embedder = embedder
         self.languages = languages
         self.people = source.people
+        self.selector = Selector(source, embedder, languages, settings.max_clause_words, drafter.checker.vocabulary.people
+                                 | _proper_words(source))
 
     # -- sessions ------------------------------------------------------------------------------
 
-    def session_hash(self, session_id: str) -> str:
-        segments = [s for s in self.source.segments if s.get("session") == session_id]
-        return digest([[s["id"], s["text"], s["speaker"], s["language"], self.source.translations.get(s["id"], {})]
-                       for s in segments])
+    def speakers(self, index: int, session, segments: list[dict]) -> list[tuple[str, str]]:
+        """(person, role) of everyone heard in the session, in speaking order; the host's
+        hand-overs after the first session carry no content: the host is reported once."""
+        slot_roles = {slot.person: slot.role for slot in session.people}
+        hosts = {p for p, person in self.people.items() if "host" in person.roles}
+        heard = list(dict.fromkeys(s["speaker"] for s in segments))
+        if index > 0:
+            heard = [p for p in heard if p not in hosts or slot_roles.get(p) not in (None, "host")] or heard
+        return [(p, slot_roles.get(p, "host" if p in hosts else self.people[p].roles[0])) for p in heard]
 
-    def session_section(self, index: int, session, segments: list[dict] | None = None) -> dict:
+    def fixed_words(self, index: int, session, segments: list[dict]) -> int:
+        total = 0
+        for person_id, role in self.speakers(index, session, segments):
+            total += fixed_words(person_card(self.people[person_id], role, self.settings), role) + 1
+        return total
+
+    def session_hash(self, session_id: str, budget: float | None = None) -> str:
+        segments = [s for s in self.source.segments if s.get("session") == session_id]
+        return digest([[[s["id"], s["text"], s["speaker"], s["language"], self.source.translations.get(s["id"], {})]
+                        for s in segments], round(budget or 0)])
+
+    def session_section(self, index: int, session, budget_words: float, segments: list[dict] | None = None) -> dict:
         if segments is None:
             segments = [s for s in self.source.segments if s.get("session") == session.id]
         section = {"id": f"session:{session.id}", "kind": "session", "session": session.id,
-                   "title": session.title.model_dump(), "input_hash": self.session_hash(session.id),
-                   "parts": [], "qa": [], "notes": []}
+                   "title": session.title.model_dump(), "input_hash": self.session_hash(session.id, budget_words),
+                   "budget_words": round(budget_words), "parts": [], "notes": []}
         if not segments:
             section["notes"].append({"en": "No speech was recorded for this session.",
                                      "ja": "このセッションの発言は記録されていません。"})
             return section
+        speakers = self.speakers(index, session, segments)
+        said = {p: self.source.sentences([s["id"] for s in segments if s["speaker"] == p]) for p, _ in speakers}
+        questions = [s for p, role in speakers if role == "moderator" for s in said[p] if _QUESTION.search(s.text)]
+        options, required = {}, set()
+        for person_id, role in speakers:
+            sentences = [s for s in said[person_id] if s not in questions]
+            if role in HOST_ROLES and index > 0:
+                sentences = []
+            options[person_id] = self.selector.candidates(person_id, sentences, request=role in HOST_ROLES)
+            for candidate in options[person_id]:
+                self._check(candidate, person_id)
+            # Everyone heard says something, the moderator too (how they framed the discussion);
+            # the host's words run the event: told when the budget allows, their role is enough.
+            if role not in HOST_ROLES:
+                required.add(person_id)
+        chosen = choose(options, budget_words, self.settings.max_clauses_per_speaker, self._budget_language(),
+                        required, max_unsure=self.settings.max_unsure_words)
+        self._translate_missing([(c, p) for p, cs in chosen.items() for c in cs])
+        for person_id, role in speakers:
+            frame = self._frame(chosen[person_id], questions) if role == "panelist" else None
+            section["parts"].append(self.part(person_id, role, segments, chosen[person_id], frame))
         slot_roles = {slot.person: slot.role for slot in session.people}
         hosts = {p for p, person in self.people.items() if "host" in person.roles}
-        speakers = list(dict.fromkeys(s["speaker"] for s in segments))
-        if index > 0:
-            # The host's hand-overs between speakers carry no content: the host is reported once.
-            speakers = [p for p in speakers if p not in hosts or slot_roles.get(p) not in (None, "host")] or speakers
-        for person_id in speakers:
-            person = self.people[person_id]
-            role = slot_roles.get(person_id, "host" if person_id in hosts else person.roles[0])
-            section["parts"].append(self.part(session, person, role, segments, first_session=index == 0))
-        if any(slot_roles.get(p) in QA_ROLES for p in speakers):
-            section["qa"] = self.questions_and_answers(session, segments, slot_roles)
-        unlisted = [p for p in speakers if p not in slot_roles and p not in hosts]
+        unlisted = [p for p, _ in speakers if p not in slot_roles and p not in hosts]
         if unlisted:
             section["notes"].append({
                 "en": "Also heard, though not listed for this session: "
@@ -143,158 +156,159 @@ class Composer:
                 "ja": "このセッションの登壇予定にない発言者：" + "、".join(self.people[p].name.ja or p for p in unlisted) + "。"})
         return section
 
-    def part(self, session, person: Person, role: str, segments: list[dict], first_session: bool) -> dict:
-        own = [s for s in segments if s["speaker"] == person.id]
+    def _budget_language(self) -> str:
+        return "en" if "en" in self.languages else self.languages[0]
+
+    # -- one person's paragraph ----------------------------------------------------------------
+
+    def part(self, person_id: str, role: str, segments: list[dict], chosen: list[Candidate],
+             frame: dict | None) -> dict:
+        person = self.people[person_id]
+        own = [s for s in segments if s["speaker"] == person_id]
         card = person_card(person, role, self.settings)
         part = {"person": card, "speech_s": round(sum(s["end_s"] - s["start_s"] for s in own), 1),
-                "segments": [s["id"] for s in own], "lead": None, "points": {}, "quote": None}
-        first = own[0]["id"]
-        if role in HOST_ROLES or role == "moderator":
-            verb = {"host": ("hosted the symposium", "がシンポジウムの司会を務めた"),
-                    "moderator": ("moderated the discussion", "がモデレーターを務めた")}[role]
-            part["lead"] = {"cites": [first], "origin": "agenda", "en": verb[0], "ja": verb[1]}
-            if role != "moderator" and not first_session:
-                return part  # a host's hand-overs carry no points of their own
-        said = self.source.sentences([s["id"] for s in own])
-        if role == "moderator":
-            # The questions are reported in the Q&A; what else a moderator says frames the
-            # discussion ("the first issue is the difference between the two lists").
-            said = [s for s in said if not _QUESTION.search(s.text) and not s.courtesy]
-            if not said:
-                return part
-        ranked = central(said, self.embedder, max(self.settings.context_sentences, self.settings.max_points_per_speaker))
-        if role in HOST_ROLES:
-            # The host's words are the running of the event: quoted as said, never summarised.
-            for language in self.languages:
-                claims = self._rendered(ranked[: self.settings.max_points_per_speaker], language)
-                part["points"][language] = [c.as_dict() for c in claims]
-            return part
-        label = f"{short_name(card, person, 'en')} ({role})"
-        limit = self.settings.max_points_per_speaker
-        if self.settings.japanese_from == "translate" and "en" in self.languages:
-            drafted = self.drafter.points(person.id, label, ranked, ["en"])
-            drafted["en"] = drafted["en"] or self._rendered(ranked[:limit], "en")
-            for language in self.languages:
-                if language != "en":
-                    drafted[language] = self._translated(drafted["en"], language, person.id)
-        else:
-            drafted = self.drafter.points(person.id, label, ranked, self.languages, render=self._rendered)
+                "segments": [s["id"] for s in own], "sentences": {}}
+        lead_cites = [own[0]["id"]] if own else []
         for language in self.languages:
-            claims = drafted.get(language) or self._rendered(self._chosen(drafted, ranked, limit), language)
-            part["points"][language] = [c.as_dict() for c in claims]
-        # A quote gives the speaker's own words beside points the model wrote; where every point
-        # is already the speaker's words (reported as said, or their rendering) it has no place:
-        # what is left over is a misheard sentence or a fragment more often than a key one.
-        model_wrote = any(c["origin"] == "llm" for cs in part["points"].values() for c in cs)
-        # The quote comes from the few most central sentences, not from the whole context, and
-        # not from a sentence a point already reports as said; thanks and greetings are no quote.
-        as_said = {i for cs in part["points"].values() for c in cs if c["origin"] == "extractive" for i in c["cites"]}
-        rest = [s for s in said if not as_said.intersection(s.segments) and not (as_said and s.courtesy)]
-        quote = None if not model_wrote or not rest else quote_of(central(rest, self.embedder, QUOTE_CANDIDATES),
-                                                              self.settings)
-        if quote is not None:
-            part["quote"] = self.quote(quote)
+            clauses = one_pending([c.clauses.get(language) or self._pending(c.sentence) for c in chosen])
+            topic = (frame or {}).get(language)
+            texts = (sentences_en if language == "en" else sentences_ja)(
+                designation(card, language), short_name(card, person, language), role, clauses,
+                topic["text"] if topic and clauses else None)
+            part["sentences"][language] = self._group(texts, clauses, role, lead_cites, topic if clauses else None,
+                                                      language)
         return part
 
-    def _chosen(self, drafted: dict[str, list[Claim]], ranked: list[Sentence], limit: int) -> list[Sentence]:
-        """The sentences to render for a language left without a checked point: those the model's
-        points in another language rest on (it chose them as the key ones), else the first ones."""
-        cited = [c for claims in drafted.values() for claim in claims if claim.origin == "llm" for c in claim.cites]
-        chosen = [s for s in ranked if any(i in cited for i in s.segments)]
-        return (chosen or ranked)[:limit]
-
-    def _translated(self, claims: list[Claim], language: str, person: str) -> list[Claim]:
-        """The English points translated (``japanese_from: translate``); extractive points use the
-        sentence's own rendering instead."""
-        to_translate = [c for c in claims if c.origin == "llm"]
-        translated = self.drafter.translate([c.text for c in to_translate], "en", language,
-                                            [c.cites for c in to_translate])
-        by_text = {c.text: t for c, t in zip(to_translate, translated)}
+    @staticmethod
+    def _group(texts: list[str], clauses: list[dict], role: str, lead_cites: list[str], topic: dict | None,
+               language: str) -> list[dict]:
+        """The sentences with the clauses each rests on (two a sentence, as phrasing writes them)."""
         out = []
-        for claim in claims:
-            if claim.text in by_text:
-                if by_text[claim.text] is not None:
-                    out.append(by_text[claim.text])
-                continue
-            out.extend(self._rendered(self.source.sentences(claim.cites)[:1], language))
+        for k, text in enumerate(texts):
+            group = clauses[CLAUSES_PER_SENTENCE * k: CLAUSES_PER_SENTENCE * (k + 1)]
+            extra = []
+            if k == 0 and role in HOST_ROLES + ("moderator",):
+                lead = ROLE_LEAD[role]
+                extra.append({"text": lead["en"] if language == "en" else lead["ja"].lstrip("が") + "た",
+                              "cites": lead_cites, "origin": "agenda", "status": "ok", "checks": {"ok": True}})
+            if k == 0 and topic:
+                extra.append(topic)
+            cites = list(dict.fromkeys(c for clause in extra + group for c in clause["cites"]))
+            provenance = sorted({c["from"]["source"] for c in group if c.get("from")} - {"original"})
+            out.append({"text": text, "cites": cites, "clauses": extra + group, "provenance": provenance,
+                        "status": "marked" if any(c.get("status") == "marked" for c in group) else "ok"})
         return out
 
-    def _rendered(self, sentences: list[Sentence], language: str) -> list[Claim]:
-        """A sentence in ``language``: itself, a known translation (labelled), or the original
-        marked "translation pending" — never an invented rendering."""
-        claims = []
-        for sentence in sentences:
-            if sentence.language == language:
-                claims.append(Claim(sentence.text, list(sentence.segments), "extractive", {"ok": True, "verbatim": True}))
-                continue
-            rendering = self.source.text_rendering(sentence.text, sentence.segments, language)
-            if rendering:
-                claims.append(Claim(rendering["text"], list(sentence.segments), f"translation:{rendering['source']}",
-                                    {"ok": True}))
+    def _check(self, candidate: Candidate, person_id: str) -> None:
+        """Each language's clause of a candidate, checked; a failure makes it unusable."""
+        for language, rendering in candidate.texts.items():
+            clause = self._clause(candidate, language, rendering, person_id)
+            if clause is None:
+                candidate.failures.append(language)
             else:
-                claims.append(Claim(sentence.text, list(sentence.segments), "original",
-                                    {"ok": True, "marked": ["translation pending"]}, "marked", sentence.language))
-        return claims
+                candidate.clauses[language] = clause
 
-    def quote(self, sentence: Sentence) -> dict:
-        quote = {"text": sentence.text, "language": sentence.language, "cites": list(sentence.segments),
-                 "translations": {}}
-        self._pending_translations.append(quote)
-        return quote
+    def _clause(self, candidate: Candidate, language: str, rendering: dict, person_id: str) -> dict | None:
+        sentence = candidate.sentence
+        reported = candidate.reported.get(language) or self.selector.reported(rendering["text"], language)
+        text = reported.text
+        if rendering["source"] != "original":
+            # Quotation marks a translation put in are no one's quotation (「薄サービス」).
+            text = re.sub(r"[「」『』“”\"]", "", text)
+        claim = self.drafter.checked_clause(text, language, list(sentence.segments), person_id)
+        if claim is None:
+            return None
+        marks = list(claim.verdict.get("marked") or [])
+        if candidate.unsure:
+            marks.append("the recogniser was unsure of: " + " ".join(candidate.unsure[:4]))
+        if not reported.clean:
+            marks.append("reported speech by rule may be wrong here")
+        return {**claim.as_dict(), "form": reported.form, "cue": reported.cue,
+                "from": {"text": rendering["text"], "language": language, "source": rendering["source"],
+                         "said": sentence.text},
+                "status": "marked" if marks else "ok", "checks": {**claim.verdict, "marked": marks}}
 
-    # -- questions and answers ----------------------------------------------------------------
+    @staticmethod
+    def _pending(sentence: Sentence) -> dict:
+        """A chosen sentence with no checked rendering in a language: left for the editor."""
+        return {"text": sentence.text, "cites": list(sentence.segments), "origin": "original", "form": "pending",
+                "from": {"text": sentence.text, "language": sentence.language, "source": "original"},
+                "status": "marked", "checks": {"ok": True, "marked": ["translation pending"]},
+                "source_language": sentence.language}
 
-    def questions_and_answers(self, session, segments: list[dict], slot_roles: dict) -> list[dict]:
-        asking = [p for p, r in slot_roles.items() if r == "moderator"]
-        questions = [s for s in segments if s["speaker"] in asking and _QUESTION.search(s["text"].strip())]
-        entries = []
-        for k, question in enumerate(questions):
-            until = questions[k + 1]["start_s"] if k + 1 < len(questions) else float("inf")
-            answers, seen = [], set()
-            for segment in segments:
-                if not question["start_s"] < segment["start_s"] < until or segment["speaker"] in asking:
+    def _translate_missing(self, chosen: list[tuple[Candidate, str]]) -> None:
+        """Chosen sentences without a rendering in some language (the translate stage has not
+        run): translated by the model, one batch per section and language pair, checked; those
+        left stay pending."""
+        for language in self.languages:
+            todo = [(c, p) for c, p in chosen if language not in c.texts]
+            for origin in sorted({c.sentence.language for c, _ in todo}):
+                batch = [(c, p) for c, p in todo if c.sentence.language == origin]
+                translated = self.drafter.translate([c.sentence.text for c, _ in batch], origin, language,
+                                                    [list(c.sentence.segments) for c, _ in batch])
+                for (candidate, person_id), claim in zip(batch, translated):
+                    if claim is None:
+                        continue
+                    rendering = {"text": claim.text, "source": "llm"}
+                    candidate.texts[language] = rendering
+                    candidate.reported[language] = self.selector.reported(claim.text, language)
+                    clause = self._clause(candidate, language, rendering, person_id)
+                    if clause is not None:
+                        candidate.clauses[language] = clause
+
+    # -- the question a panelist answers ---------------------------------------------------------
+
+    def _frame(self, chosen: list[Candidate], questions: list[Sentence]) -> dict | None:
+        """The topic of the moderator's question just before the panelist's first told sentence,
+        in each language ("the fundamental research exception"), as the moderator's clause; None
+        when the question names none or the recogniser was unsure of it."""
+        if not chosen or not questions:
+            return None
+        start = chosen[0].sentence.start_s
+        asked = [q for q in questions if q.start_s < start]
+        if not asked:
+            return None
+        question = asked[-1]
+        # The framing said just before the question in the same run ("Next, about X. Mr. Y, your view?").
+        run = [s for s in self.source.sentences(list(_run_before(self.source, question))) if s.end_s <= question.end_s]
+        frame = {}
+        for sentence in reversed(run[-2:]):
+            if self.selector.unsure_of(sentence):
+                return None
+            for language in self.languages:
+                if language in frame:
                     continue
-                if slot_roles.get(segment["speaker"]) in HOST_ROLES or segment["speaker"] in seen:
-                    continue
-                sentences = [s for s in self.source.sentences([segment["id"]]) if not s.courtesy]
-                if sentences:
-                    seen.add(segment["speaker"])
-                    answers.append(self.quote(sentences[0]) | {"person": segment["speaker"]})
-            sentence = next((s for s in self.source.sentences([question["id"]]) if _QUESTION.search(s.text)),
-                            None)
-            if sentence is None:
-                continue
-            entries.append({"question": self.quote(sentence) | {"person": question["speaker"]}, "answers": answers[:4]})
-        return entries
+                rendering = self.source.sentence_rendering(sentence, language)
+                topic = topic_of(rendering["text"], language) if rendering else None
+                if topic and len(topic.split()) <= self.settings.max_clause_words // 2 + 2:
+                    frame[language] = {"text": topic, "cites": list(sentence.segments), "origin": "reported:rule",
+                                       "form": "question", "person": sentence.speaker, "status": "ok",
+                                       "checks": {"ok": True},
+                                       "from": {"text": rendering["text"], "language": language,
+                                                "source": rendering["source"], "said": sentence.text}}
+        return frame or None
 
-    # -- translations of quotes, batched per session and language pair ---------------------------
 
-    _pending_translations: list[dict]
+def _run_before(source: Source, question: Sentence) -> list[str]:
+    """Ids of the moderator's segments in the run that ends with ``question``."""
+    ids = [s["id"] for s in source.segments if s["speaker"] == question.speaker and s.get("session") == question.session
+           and s["end_s"] <= question.end_s + 0.01 and s["start_s"] >= question.start_s - 30.0]
+    return ids
 
-    def begin(self) -> None:
-        self._pending_translations = []
 
-    def finish_translations(self) -> None:
-        pending = self._pending_translations
-        self._pending_translations = []
-        for target in self.languages:
-            for origin in self.languages:
-                todo = [q for q in pending if q["language"] == origin and origin != target]
-                missing = []
-                for q in todo:
-                    # A known rendering of whole segments translates a quote of those whole segments only.
-                    rendering = self.source.text_rendering(q["text"], q["cites"], target)
-                    if rendering:
-                        q["translations"][target] = {"text": rendering["text"], "origin":
-                                                     f"translation:{rendering['source']}"}
-                    else:
-                        missing.append(q)
-                first = {}  # one request per text
-                for q in missing:
-                    first.setdefault(q["text"].rstrip("。."), q)
-                translated = self.drafter.translate([q["text"] for q in first.values()], origin, target,
-                                                    [q["cites"] for q in first.values()])
-                done = dict(zip(first, translated))
-                for q in missing:
-                    claim = done.get(q["text"].rstrip("。."))
-                    q["translations"][target] = claim.as_dict() if claim else {"text": None, "origin": "pending"}
+def _proper_words(source: Source) -> set[str]:
+    """Words the transcript writes capitalised mid-sentence on their own ("at Harvard,"): names
+    that keep their capital at the start of a reported clause. A word inside a capitalised run
+    ("Association of American Universities") is not one by itself."""
+    words = set()
+    for segment in source.segments:
+        if segment["language"] != "en":
+            continue
+        tokens = segment["text"].split()
+        for k in range(1, len(tokens)):
+            token, before = tokens[k], tokens[k - 1]
+            after = tokens[k + 1] if k + 1 < len(tokens) else ""
+            if token[:1].isupper() and not before.endswith((".", "?", "!")) and not before[:1].isupper() \
+                    and not (after[:1].isupper() and not token.endswith((",", ";", "."))):
+                words.add(token.strip(",.;:?!"))
+    return words

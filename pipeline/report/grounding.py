@@ -25,13 +25,15 @@ import numpy as np
 from ..core.config import Config
 from .source import Source, joined
 
+MACHINE = ("machine", "llm")  # renderings no person checked
 QUOTES = re.compile(r"「([^」]+)」|“([^”]+)”|\"([^\"]+)\"|『([^』]+)』")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _KANJI_NUMBER = re.compile(r"[〇一二三四五六七八九十百千万億]+")
 # Words in which a numeral character is not a number (一方 "on the other hand", 十分 "enough").
 _KANJI_NOT_NUMBER = ("一方", "一部", "一般", "一緒", "一層", "同一", "唯一", "統一", "一言", "一人ひとり", "万一",
                      "十分", "一度", "一環", "一貫", "一体", "一致", "一律", "一定", "第一に", "一つひとつ", "一人一人",
-                     "一連", "一番", "一切", "一旦", "一向", "千差万別", "百も承知")
+                     "一連", "一番", "一切", "一旦", "一向", "千差万別", "百も承知",
+                     "数十", "数百", "数千", "数万", "何十", "何百")  # "decades", "hundreds": no number said
 _KANJI_DIGIT = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_UNIT = {"十": 10, "百": 100, "千": 1000}
 _EN_NUMBER = {w: i for i, w in enumerate(
@@ -61,6 +63,8 @@ washington europe european asia asian china chinese korea pacific""".split())
 _HONORIFIC_EN = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof|Professor|Director|Minister|Secretary|Ambassador|"
                            r"Councillor|Counselor|President)\.?\s+([A-Z][\w'-]+)")
 _HONORIFIC_JA = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:氏|さん|教授|先生|様|博士|大臣|長官|課長|参事官|副学長|准教授)")
+# Words ending in an honorific's character that name no one (多種多様, 同様, 仕様).
+_NOT_HONORIFIC_JA = re.compile(r"(多様|同様|模様|仕様|一様|異様|両様|様々|様子|諸氏)")
 _KATAKANA = re.compile(r"[ァ-ヶー・]{3,}")
 _LATIN_IN_JA = re.compile(r"[A-Za-z][A-Za-z0-9&.-]*[A-Za-z0-9]|[A-Z]")
 # Renderings every report needs across languages; the agenda and glossary add the event's own.
@@ -158,7 +162,7 @@ def written_in(text: str, language: str) -> bool:
 def person_mentions(text: str, language: str) -> set[str]:
     """Names the claim uses for people: after an honorific, or two capitalised words in a row."""
     text = normalise(text)
-    found = {m.group(1) for m in _HONORIFIC_JA.finditer(text)} if language == "ja" else set()
+    found = {m.group(1) for m in _HONORIFIC_JA.finditer(_NOT_HONORIFIC_JA.sub("＿", text))} if language == "ja" else set()
     found |= {m.group(1) for m in _HONORIFIC_EN.finditer(text)}
     for match in re.finditer(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\b", text):
         words = match.group(1).split()
@@ -238,19 +242,23 @@ class Checker:
         self._pool = [s["id"] for s in source.segments]
         self._own = set(self._pool)
 
-    def references(self, cites: list[str]) -> list[str]:
-        """The cited segments' texts, with every known rendering of them."""
+    def references(self, cites: list[str], machine: bool = True) -> list[str]:
+        """The cited segments' texts, with every known rendering of them (without ``machine``:
+        only a person's, an editor's or the interpreter's)."""
         texts = []
         for segment_id in cites:
             segment = self.source.by_id.get(segment_id)
             if segment is None:
                 continue
             texts.append(segment["text"])
-            texts.extend(r["text"] for r in self.source.translations.get(segment_id, {}).values())
+            texts.extend(r["text"] for r in self.source.translations.get(segment_id, {}).values()
+                         if machine or r.get("source") not in MACHINE)
         return texts
 
     def check(self, text: str, language: str, cites: list[str], person: str | None, *,
-              support: bool = True, quotes_only_from: list[str] | None = None) -> Verdict:
+              support: bool = True, quotes_only_from: list[str] | None = None, machine: bool = True) -> Verdict:
+        """``machine`` False: a number, a name or a noun must be in what was said (or a human
+        rendering of it), not only in a machine translation (which may add "2023" to 今年)."""
         verdict = Verdict(ok=True)
         fail = verdict.failures.append
         if not cites:
@@ -267,7 +275,7 @@ class Checker:
                 fail(f"cites {segment_id}, spoken by {segment['speaker']}, not {person}")
         cited = sorted((self.source.by_id[i] for i in cites if i in self.source.by_id), key=lambda s: s["start_s"])
         originals = [s["text"] for s in cited] + ([joined(cited)] if len(cited) > 1 else [])
-        references = self.references(cites)
+        references = self.references(cites, machine)
         reference_text = "\n".join(references)
         for quote in quoted(text):
             pool = quotes_only_from if quotes_only_from is not None else originals

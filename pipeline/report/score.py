@@ -7,11 +7,13 @@
 - claim support: every statement re-checked from scratch (numbers, names, proper nouns,
   multilingual-e5 similarity and rank) with the settings the report was made with;
 - coverage: every session with speech, and every person with at least 30 s of speech in the
-  truth, has a part in the report;
+  truth, has a part in the report that tells something they said;
 - name/title exactness: each person's name, title and affiliation equal the agenda's, and the
   rendered drafts spell them so;
 - key-point recall: a truth key point counts as covered in a language when that person's
-  statements in that language contain its terms (each term a set of alternatives "a|b").
+  statements in that language contain its terms (each term a set of alternatives "a|b");
+- the genre (``genre.py``): length, sentences per paragraph, quoted spans, the share of
+  sentences in reported speech, and the share carrying a word the truth does not have.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from ..core.config import Config
 from .compose import designation
+from .genre import error_figures, genre_figures
 from .grounding import Checker, Embedder, normalise, quoted
 from .source import joined, load_source
 from .stage import claims_of, supported
@@ -29,12 +32,23 @@ MIN_SPEECH_S = 30.0
 
 
 def _quotes(report: dict):
-    """(text, cites) of every quotation in the report."""
+    """(text, cites) of every quotation in the report, and of every sentence a clause reports
+    (the speaker's own words, which a rule turned into reported speech)."""
     for section in report["sections"]:
+        for part in section.get("parts", []):
+            for sentences in (part.get("sentences") or {}).values():
+                for sentence in sentences:
+                    for clause in sentence.get("clauses", []):
+                        said = (clause.get("from") or {}).get("said")
+                        if said:
+                            yield said, clause["cites"]
+                        for inner in quoted(clause["text"]):
+                            if (clause.get("from") or {}).get("source") == "original":
+                                yield inner, clause["cites"]
         for part in section.get("parts", []):
             if part.get("quote"):
                 yield part["quote"]["text"], part["quote"]["cites"]
-            for claims in part["points"].values():
+            for claims in (part.get("points") or {}).values():
                 for claim in claims:
                     if claim["origin"] in ("extractive", "original"):
                         yield claim["text"], claim["cites"]
@@ -61,12 +75,17 @@ def _cites(value) -> list[str]:
 
 
 def _statements_of(report: dict, person: str, language: str) -> str:
+    """What the report says ``person`` said, in ``language`` (the clauses, not the phrasing
+    around them: a designation's words are not what anyone said)."""
     texts = []
     for section in report["sections"]:
         for part in section.get("parts", []):
+            for sentence in (part.get("sentences") or {}).get(language, []):
+                texts.extend(c["text"] for c in sentence.get("clauses", [])
+                             if (c.get("person") or part["person"]["id"]) == person)
             if part["person"]["id"] != person:
                 continue
-            texts.extend(c["text"] for c in part["points"].get(language, []))
+            texts.extend(c["text"] for c in (part.get("points") or {}).get(language, []))
             quote = part.get("quote")
             if quote:
                 texts.append(quote["text"] if quote["language"] == language else
@@ -149,7 +168,15 @@ def report_figures(out_dir: Path, truth: dict, config: Config | None = None, emb
     claims = list(claims_of(report))
     rechecked = []
     for language, claim, person in claims:
-        if claim["origin"] in ("extractive", "original"):
+        if claim["origin"] == "agenda":
+            rechecked.append(True)  # the role the agenda gives (hosted, moderated)
+        elif claim["origin"] == "reported:rule":
+            # The speaker's own sentence (verbatim in the cited segments) or its known rendering,
+            # turned into reported speech: the hard checks again, on the clause.
+            said = (claim.get("from") or {}).get("said")
+            verdict = checker.check(claim["text"], language, claim["cites"], person, support=False)
+            rechecked.append((said is None or verbatim(said, claim["cites"])) and verdict.ok)
+        elif claim["origin"] in ("extractive", "original"):
             rechecked.append(verbatim(claim["text"], claim["cites"]))
         elif claim["origin"].startswith("translation:") and claim["origin"] != "translation:llm":
             rechecked.append(True)  # a known rendering of the cited segments (editor, machine, interpreter)
@@ -164,7 +191,7 @@ def report_figures(out_dir: Path, truth: dict, config: Config | None = None, emb
     for u in floor:
         speech[u["person"]] = speech.get(u["person"], 0.0) + u["end_s"] - u["start_s"]
     people = {p for p, seconds in speech.items() if seconds >= MIN_SPEECH_S}
-    reported_people = {p["person"]["id"] for s in report["sections"] for p in s.get("parts", [])}
+    reported_people = {p["person"]["id"] for s in report["sections"] for p in s.get("parts", []) if _tells(p)}
     name_errors = _name_errors(report, config, out_dir)
     recall = key_point_recall(report, truth.get("key_points") or {})
     figures = {
@@ -181,7 +208,33 @@ def report_figures(out_dir: Path, truth: dict, config: Config | None = None, emb
         "report_key_point_recall": _mean([v for v in recall.values() if v is not None]),
     }
     figures.update({f"report_key_point_recall_{lang}": value for lang, value in recall.items()})
+    figures.update(genre_figures(out_dir, report["languages"]))
+    figures.update(per_person_sentences(report))
+    errors, _ = error_figures(report, truth, config)
+    figures.update(errors)
     return figures
+
+
+def _tells(part: dict) -> bool:
+    """Whether a part says something of the person: what they said, or for a host or a
+    moderator, their role in the event ("hosted the symposium")."""
+    if part.get("points") is not None:
+        return any(part["points"].values()) or bool(part.get("lead"))
+    return any(sentence.get("clauses") for sentences in (part.get("sentences") or {}).values()
+               for sentence in sentences)
+
+
+def per_person_sentences(report: dict) -> dict:
+    """The most sentences the report gives one person in one language (all their paragraphs)."""
+    counts: dict[tuple[str, str], int] = {}
+    for section in report["sections"]:
+        for part in section.get("parts", []):
+            person = part["person"]["id"]
+            for language, sentences in (part.get("sentences") or {}).items():
+                counts[(person, language)] = counts.get((person, language), 0) + len(sentences)
+            for language, claims in (part.get("points") or {}).items():
+                counts[(person, language)] = counts.get((person, language), 0) + len(claims) + bool(part.get("lead"))
+    return {"report_sentences_per_person_max": max(counts.values(), default=0)}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -204,9 +257,21 @@ def _name_errors(report: dict, config: Config, out_dir: Path) -> int:
                 errors += 1
                 continue
             for language, text in rendered.items():
-                if part["points"].get(language) and designation(card, language) not in text:
+                told = (part.get("sentences") or part.get("points") or {}).get(language)
+                if told and not _designated(text, card, language):
                     errors += 1
     return errors
+
+
+def _designated(text: str, card: dict, language: str) -> bool:
+    """The draft names the person with the agenda's name, title and affiliation (the whole
+    designation, or each of its parts where a draft joins them: 東京大学未来ビジョン研究センター長)."""
+    if designation(card, language) in text:
+        return True
+    parts = [card["name"].get(language), card["title"].get(language)]
+    affiliation = card["affiliation"].get(language) or ""
+    parts += [a.strip() for a in affiliation.split(",")] if language == "en" else [affiliation]
+    return all(p in text for p in parts if p)
 
 
 LABELS = {
@@ -220,6 +285,18 @@ LABELS = {
     "report_key_point_recall": ("report: key-point recall", "{:.0%}"),
     "report_key_point_recall_en": ("report: key-point recall (English)", "{:.0%}"),
     "report_key_point_recall_ja": ("report: key-point recall (Japanese)", "{:.0%}"),
+    "report_words_en": ("report: English words (headings, citations aside)", "{}"),
+    "report_sentences_per_person_max": ("report: most sentences for one person", "{}"),
+    "report_sentences_per_paragraph_max_en": ("report: most sentences in a paragraph (en)", "{}"),
+    "report_sentences_per_paragraph_max_ja": ("report: most sentences in a paragraph (ja)", "{}"),
+    "report_quoted_span_max_en": ("report: longest quotation, words (en)", "{}"),
+    "report_quoted_span_max_ja": ("report: longest quotation, words (ja)", "{}"),
+    "report_reported_share_en": ("report: sentences in reported speech (en)", "{:.0%}"),
+    "report_reported_share_ja": ("report: sentences in reported speech (ja)", "{:.0%}"),
+    "report_error_share": ("report: sentences with a word not in the truth", "{:.0%}"),
+    "report_error_share_en": ("report: ... in English", "{:.0%}"),
+    "report_error_share_ja": ("report: ... in Japanese", "{:.0%}"),
+    "report_sentences_checked": ("report: sentences checked against the truth", "{}"),
 }
 
 
@@ -234,12 +311,20 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("truth", type=Path)
     parser.add_argument("config", type=Path, nargs="?", help="the run's config (default: the one manifest.json names)")
+    parser.add_argument("--words", action="store_true", help="list the sentences with words not in the truth")
     args = parser.parse_args()
     truth = json.loads(args.truth.read_text(encoding="utf-8"))
-    figures = report_figures(args.out_dir, truth, load_config(args.config) if args.config else None)
+    config = load_config(args.config) if args.config else config_of(args.out_dir)
+    figures = report_figures(args.out_dir, truth, config)
     for key, value in figures.items():
         label, fmt = LABELS.get(key, (key, "{}"))
-        print(f"{label:45} {fmt.format(value) if value is not None else 'n/a'}")
+        print(f"{label:48} {fmt.format(value) if value is not None else 'n/a'}")
+    if args.words:
+        from ..core.storage import read_json
+
+        _, flagged = error_figures(read_json(args.out_dir / "report.json"), truth, config)
+        for unit in flagged:
+            print(f"[{unit['language']}] {', '.join(unit['words'])}  <-  {unit['text'][:150]}")
 
 
 if __name__ == "__main__":

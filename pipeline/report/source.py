@@ -16,7 +16,9 @@ from ..core.language import joiner
 INTERPRETER = "interpreter"
 # Japanese sentences end at 。？！; English ones at . ? ! followed by a space and a capital or digit.
 _JA_END = re.compile(r"(?<=[。？！?!])|\s+")
-_EN_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9“\"'(])")
+# "Mr. Hines", "U.S. Embassy": a title or an abbreviation before the full stop does not end a sentence.
+_EN_END = re.compile(r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bMrs\.)(?<!\bProf\.)(?<!\bSt\.)(?<!\bNo\.)"
+                     r"(?<!\bU\.S\.)(?<!\bU\.K\.)(?<=[.?!])\s+(?=[A-Z0-9“\"'(])")
 # Courtesies carry no content: a point is never drafted from them alone.
 _COURTESY = re.compile(
     # An address may come first ("Shibano, and good morning." / "柴野さん、ありがとうございます。").
@@ -30,8 +32,13 @@ _SELF_INTRODUCTION = re.compile(r"でございます[。]?$|^[^、。がをは�
                                 r"^(thank you[.,!]?\s*)?(I'm|I am|my name is|this is)\b", re.IGNORECASE)
 # A Japanese "sentence" that ends in a conjunctive form (…であっても。 …なりませんが。 …ので。) is a
 # clause the recogniser closed too early: it is read as one sentence with the clause after it.
-_JA_CONTINUES = re.compile(r"(ても|でも|ので|けれども|けれど|けど|が|て|ば|たら|ながら)[。、]?$")
+# A clause ending in a case particle or a verb's conjunctive し (「…安全保障を。」 「…利用し。」) too.
+_JA_CONTINUES = re.compile(r"(ても|でも|ので|けれども|けれど|けど|が|て|ば|たら|ながら|を|し)[。、]?$")
 RUN_GAP_S = 3.0  # a speaker's segments closer than this are read as one run of speech
+# A word the recogniser gave less than this probability is one it was unsure of (on the demo
+# most misheard words sit below 0.4: 重陽武士 0.16, 出管 0.00, "attack" 0.30; some right ones
+# too: 官民 0.09). An editor's correction of the segment makes its words sure.
+UNSURE_PROBABILITY = 0.4
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class Sentence:
     end_s: float
     speaker: str
     session: str | None
+    # Words of the sentence the recogniser was unsure of (see ``UNSURE_PROBABILITY``), and
+    # "[flagged]" for a segment the review stage flagged.
+    unsure: tuple[str, ...] = ()
 
     @property
     def segment(self) -> str:
@@ -104,17 +114,70 @@ class Source:
         if any(not set(r.get("sentence", [])) <= set(segment_ids) for r in renderings):
             return None
         sources = {r["source"] for r in renderings}
-        return {"text": joiner(language).join(r["text"] for r in renderings),
-                "source": sources.pop() if len(sources) == 1 else "machine"}
+        # An interpreter's rendering may serve two fragments of one sentence: said once.
+        texts = [r["text"] for k, r in enumerate(renderings) if not k or r["text"] != renderings[k - 1]["text"]]
+        return {"text": joiner(language).join(texts), "source": sources.pop() if len(sources) == 1 else "machine"}
+
+    def sentence_rendering(self, sentence: "Sentence", language: str) -> dict | None:
+        """``sentence`` in ``language``: itself, the rendering of its segments, or, when the
+        rendering covers more (a segment holding two sentences, a translation unit of several),
+        the rendering's sentence in the same place (same number of sentences on both sides)."""
+        if sentence.language == language:
+            return {"text": sentence.text, "source": "original"}
+        whole = self.text_rendering(sentence.text, sentence.segments, language)
+        if whole:
+            return _without_extra(whole, sentence, language)
+        unit, texts, sources = [], [], set()
+        for segment_id in sentence.segments:
+            if segment_id in unit:
+                continue
+            rendering = self.rendering(segment_id, language)
+            if not rendering:
+                return None
+            ids = rendering.get("sentence") or [segment_id]
+            unit += [i for i in ids if i not in unit]
+            text = rendering.get("sentence_text") or rendering["text"]
+            if not texts or texts[-1] != text:
+                texts.append(text)
+            sources.add(rendering["source"])
+        said = split_run([self.by_id[i] for i in unit if i in self.by_id])
+        rendered = split_text(joiner(language).join(texts), language)
+        if len(said) != len(rendered) or not said:
+            return None
+        found = [k for k, s in enumerate(said) if s.text == sentence.text]
+        if len(found) != 1:
+            return None
+        return {"text": rendered[found[0]], "source": sources.pop() if len(sources) == 1 else "machine"}
 
     def rendering(self, segment_id: str, language: str) -> dict | None:
-        """The segment in ``language``: itself, else a translation (editor > machine > interpreter)."""
+        """The segment in ``language``: itself, else a translation (editor > interpreter > machine)."""
         segment = self.by_id.get(segment_id)
         if segment is None:
             return None
         if segment["language"] == language:
             return {"text": segment["text"], "source": "original"}
         return self.translations.get(segment_id, {}).get(language)
+
+
+# About how many Japanese characters an English word is rendered with, and back.
+CHARS_PER_WORD = 2.2
+
+
+def _without_extra(rendering: dict, sentence: "Sentence", language: str) -> dict:
+    """A rendering of one sentence that holds more sentences and runs far longer than one would
+    (the small model sometimes translates the next sentence of its context too): its first."""
+    pieces = split_text(rendering["text"], language)
+    if len(pieces) < 2:
+        return rendering
+    said = len(sentence.text.split()) * CHARS_PER_WORD if sentence.language != "ja" else len(sentence.text) / CHARS_PER_WORD
+    size = len(rendering["text"]) if language == "ja" else len(rendering["text"].split())
+    return {**rendering, "text": pieces[0]} if size > 1.8 * said else rendering
+
+
+def split_text(text: str, language: str) -> list[str]:
+    """A text cut into sentences the way the transcript is (see ``split_run``)."""
+    pattern = _JA_END if language == "ja" else _EN_END
+    return [part.strip() for part in pattern.split(text) if part and part.strip()]
 
 
 def runs(segments: list[dict]) -> list[list[dict]]:
@@ -151,13 +214,36 @@ def split_run(run: list[dict]) -> list[Sentence]:
             bounds[-1] = (bounds[-1][0], offset)
         else:
             bounds.append((begin, offset))
+    unsure = [(start + at, word) for start, _, segment in spans for at, word in _unsure_words(segment)]
     sentences = []
     for begin, end in bounds:
         stripped = text[begin:end]
         cited = [seg for a, b, seg in spans if a < end and b > begin]
         sentences.append(Sentence(tuple(s["id"] for s in cited), stripped, language, cited[0]["start_s"],
-                                  cited[-1]["end_s"], cited[0].get("speaker"), cited[0].get("session")))
+                                  cited[-1]["end_s"], cited[0].get("speaker"), cited[0].get("session"),
+                                  tuple(w for at, w in unsure if begin <= at < end)))
     return sentences
+
+
+def _unsure_words(segment: dict) -> list[tuple[int, str]]:
+    """(offset in the segment's stripped text, word) of the words the recogniser was unsure of."""
+    review = segment.get("review") or {}
+    if review.get("edited") or review.get("status") == "reviewed":
+        return []  # an editor heard it
+    text = segment["text"].strip()
+    found = [(0, "[flagged]")] if "low_confidence" in (segment.get("flags") or []) else []
+    offset = 0
+    for word in segment.get("words") or []:
+        piece = (word.get("text") or word.get("word") or "").strip()
+        if not piece:
+            continue
+        at = text.find(piece, offset)
+        if at < 0:
+            continue  # the text was corrected after recognition: this word is no longer there
+        offset = at + len(piece)
+        if (word.get("probability") if word.get("probability") is not None else 1.0) < UNSURE_PROBABILITY:
+            found.append((at, piece))
+    return found
 
 
 def _floor_track(config: Config) -> str:
@@ -193,6 +279,7 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[
                     out[segment_id][language]["sentence"] = entry["sentence"]
     # "interpretation" pairs floor segments with the interpreter's segments; which side is the key
     # is not relied on: the floor ones get the interpreter's text, in the interpreter's language.
+    # A human interpreter's rendering comes before the machine's (the editor's before both).
     for key, entry in (translations.get("interpretation") or {}).items():
         if not isinstance(entry, dict) or not entry.get("text"):
             continue
@@ -203,7 +290,7 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[
         language = interpreted[0]["language"]
         for segment_id in ids:
             segment = by_id.get(segment_id)
-            if segment and segment.get("track", floor) == floor and language not in out.get(segment_id, {}):
+            if segment and segment.get("track", floor) == floor:
                 out.setdefault(segment_id, {})[language] = {"text": entry["text"], "source": "interpreter"}
     # Editors' translations travel in reviewed.json (segments[].review.translation): they come first.
     for segment_id, segment in by_id.items():

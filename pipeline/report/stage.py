@@ -8,6 +8,7 @@ under it changed). See docs/report.md.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -18,10 +19,10 @@ from ..core.errors import PipelineError
 from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from ..core.storage import read_json
-from .compose import Composer, digest
-from .draft import Claim, Drafter, Tally
+from .compose import HOST_ROLES, Composer, digest
+from .draft import OVERVIEW_SENTENCE_WORDS, Claim, Drafter, Tally
 from .edits import edits_fingerprint, section_edits
-from .grounding import Checker, Embedder
+from .grounding import MACHINE, Checker, Embedder
 from .source import load_source
 
 # The transcript the report is drafted from: the aligned transcript with the editors'
@@ -32,7 +33,7 @@ OUTPUT = "report.json"
 SCHEMA_VERSION = 1
 # Bump when the drafting changes: sections drafted by an older version are drafted again
 # (sections an editor wrote are still never overwritten).
-DRAFT_VERSION = 5
+DRAFT_VERSION = 6
 
 
 class LazyLLM:
@@ -64,7 +65,7 @@ def settings_hash(config: Config) -> str:
 
 def build(config: Config, transcript: dict, translations: dict | None = None, previous: dict | None = None,
           edits: dict | None = None, llm=None, embedder: Embedder | None = None) -> tuple[dict, dict]:
-    """The report artifact and its counters. ``llm`` None drafts extractively."""
+    """The report artifact and its counters. ``llm`` None drafts by rule only (no overview sentences)."""
     settings: ReportSettings = config.report
     source = load_source(config, transcript, translations)
     languages = [lang for lang in config.event.languages if lang in ("en", "ja")] or ["en"]
@@ -72,28 +73,28 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
         embedder = Embedder()
     tally = Tally()
     checker = Checker(source, embedder, settings.min_support, settings.support_rank)
-    drafter = Drafter(llm if settings.engine == "llm" else None, checker, settings, tally, config.event.glossary)
+    drafter = Drafter(llm if settings.engine == "llm" else None, checker, settings, tally)
     composer = Composer(source, settings, drafter, embedder, languages)
     same_settings = bool(previous) and previous.get("settings_hash") == settings_hash(config)
     before = {s["id"]: s for s in (previous or {}).get("sections", [])} if same_settings else {}
     edits = edits or {}
     sessions = list(config.event.sessions)
     placed = {s.id for s in sessions}
+    budgets = section_budgets(config, composer, source, transcript)
     sections, status = [], {"drafted": 0, "reused": 0, "edited": 0, "stale": 0}
-    composer.begin()  # quotes to translate are collected over every drafted section: one request per language pair
     with progress(len(sessions), "report sections", unit="sections") as tracker:
         for index, session in enumerate(sessions):
-            sections.append(_session(composer, index, session, before, edits, status))
+            sections.append(_session(composer, index, session, budgets.get(session.id, 0.0), before, edits, status))
             tracker.update(1)
     unplaced = [s for s in source.segments if s.get("session") not in placed]
     if unplaced:
-        sections.append(_unplaced(composer, unplaced, before, edits, status))
-    composer.finish_translations()
-    overview = _overview(config, source, composer, drafter, sections, languages, before.get("overview"),
+        sections.append(_unplaced(composer, unplaced, budgets.get(None, 0.0), status))
+    overview = _overview(config, source, drafter, sections, languages, before.get("overview"),
                          edits.get("overview"), status)
     artifact = {"schema_version": SCHEMA_VERSION, "settings_hash": settings_hash(config), "input": INPUT,
                 "languages": languages, "title": config.event.title.model_dump(), "date": config.event.date,
                 "format": settings.format.model_dump(), "citation_link": settings.citation_link,
+                "budget_words": round(total_budget(config, transcript)),
                 "sections": [overview, *sections],
                 "unattributed_speech_s": source.unattributed_s, "segments": _cited_times(source, [overview, *sections])}
     counters = {**status, **tally.as_dict(), **support_figures(artifact, settings)}
@@ -101,15 +102,50 @@ def build(config: Config, transcript: dict, translations: dict | None = None, pr
     return artifact, counters
 
 
-def _session(composer: Composer, index: int, session, before: dict, edits: dict, status: dict) -> dict:
+# English words the overview is given: the agenda and topics sentences (and the model's, when asked for).
+OVERVIEW_WORDS = 30
+# The header line under the title ("Date: … · Format: …").
+HEADER_WORDS = 12
+
+
+def total_budget(config: Config, transcript: dict) -> float:
+    """The report's length in English words: a base and so many words per minute of recording."""
+    ends = [s.get("end_s", 0.0) for s in transcript.get("segments", [])]
+    minutes = max(transcript.get("duration_s") or 0.0, max(ends, default=0.0)) / 60
+    return config.report.max_words_base + config.report.max_words_per_minute * minutes
+
+
+def section_budgets(config: Config, composer: Composer, source, transcript: dict) -> dict:
+    """Each session's English words for what its speakers said: what is left of the report's
+    budget once the overview, the header and every designation are paid for, shared out by the
+    session's speech time. A session's budget depends only on who spoke where and for how long,
+    so correcting a word elsewhere leaves it (and its draft) unchanged."""
+    fixed, speech = {}, {}
+    for index, session in enumerate(config.event.sessions):
+        segments = [s for s in source.segments if s.get("session") == session.id]
+        if segments:
+            fixed[session.id] = composer.fixed_words(index, session, segments)
+            speech[session.id] = sum(s["end_s"] - s["start_s"] for s in segments)
+    placed = {s.id for s in config.event.sessions}
+    unplaced = [s for s in source.segments if s.get("session") not in placed]
+    if unplaced:
+        speech[None] = sum(s["end_s"] - s["start_s"] for s in unplaced)
+        fixed[None] = 10 * len({s["speaker"] for s in unplaced})
+    overview = OVERVIEW_WORDS + OVERVIEW_SENTENCE_WORDS * config.report.overview_sentences
+    left = total_budget(config, transcript) - overview - HEADER_WORDS - sum(fixed.values())
+    total_speech = sum(speech.values()) or 1.0
+    return {key: max(0.0, left) * seconds / total_speech for key, seconds in speech.items()}
+
+
+def _session(composer: Composer, index: int, session, budget: float, before: dict, edits: dict, status: dict) -> dict:
     section_id = f"session:{session.id}"
-    current = composer.session_hash(session.id)
+    current = composer.session_hash(session.id, budget)
     old = before.get(section_id)
     edit = edits.get(section_id)
     if old is not None and (old.get("input_hash") == current or (edit or {}).get("text")):
         section = {**old, "status": "reused"}  # unchanged, or written by an editor: never re-drafted
     else:
-        section = composer.session_section(index, session)
+        section = composer.session_section(index, session, budget)
         section["status"] = "drafted"
     section = _with_edit(section, edit, old, current)
     status[section["status"]] += 1
@@ -128,41 +164,48 @@ def _with_edit(section: dict, edit: dict | None, old: dict | None, current: str)
     return {**section, "review_status": edit.get("status")}
 
 
-def _unplaced(composer: Composer, segments: list[dict], before: dict, edits: dict, status: dict) -> dict:
+def _unplaced(composer: Composer, segments: list[dict], budget: float, status: dict) -> dict:
     """Speech outside every agenda session (or an agenda without sessions): one section of its own."""
     from ..core.config import Bilingual, Session, SessionSlot
 
     people = list(dict.fromkeys(s["speaker"] for s in segments))
     session = Session(id="other", title=Bilingual(en="Other speech", ja="その他の発言"), start="00:00", end="00:00",
                       people=[SessionSlot(person=p, role=composer.people[p].roles[0]) for p in people])
-    section = composer.session_section(1, session, segments)
+    section = composer.session_section(1, session, budget, segments)
     section.update(id="session:other", status="drafted")
     status["drafted"] += 1
     return section
 
 
-def _overview(config: Config, source, composer: Composer, drafter: Drafter, sections: list[dict],
-              languages: list[str], old: dict | None, edit: dict | None, status: dict) -> dict:
-    cited = sorted({c for s in sections for p in s.get("parts", []) for cs in p["points"].values()
-                    for claim in cs for c in claim["cites"]})
-    texts = [[i, source.by_id[i]["text"]] for i in cited if i in source.by_id]
-    section = {"id": "overview", "kind": "overview", "input_hash": digest(texts), "notes": [], "sentences": {}}
+def _overview(config: Config, source, drafter: Drafter, sections: list[dict], languages: list[str],
+              old: dict | None, edit: dict | None, status: dict) -> dict:
+    # What each part told, per language (the host's running of the event aside), from what was
+    # said in that language or a person's rendering of it: the model repeats what it is shown,
+    # and a machine translation's slips (美国・ジャapan同盟) should not reach the overview too.
+    by_part = {}
+    for lang in languages:
+        told = [[c for sentence in p["sentences"].get(lang, []) for c in sentence["clauses"]
+                 if c["origin"] == "reported:rule" and c.get("form") != "question"]
+                for s in sections for p in s.get("parts", []) if p["person"]["role"] not in HOST_ROLES]
+        human = [[c for c in cs if (c.get("from") or {}).get("source") not in MACHINE] for cs in told]
+        pool = human if sum(map(len, human)) >= OVERVIEW_MIN_POINTS else told
+        by_part[lang] = [[Claim(c["text"], c["cites"], c["origin"]) for c in cs] for cs in pool]
+    texts = sorted({(c.text, tuple(c.cites)) for parts in by_part.values() for cs in parts for c in cs})
+    section = {"id": "overview", "kind": "overview", "input_hash": digest([list(t) for t in texts]), "notes": [],
+               "sentences": {}}
     if old is not None and old.get("input_hash") == section["input_hash"]:
         section = {**old, "status": "reused"}
     else:
         section["status"] = "drafted"
         heard = [s for s in sections if s.get("parts")]
         if heard:
-            firsts = [s["parts"][0]["segments"][0] for s in heard]
-            names = {lang: [s["title"].get(lang) or s["title"].get("en") for s in heard] for lang in languages}
-            section["agenda"] = {"cites": firsts, "origin": "agenda",
-                                 "en": f"The symposium was held in {len(heard)} parts: " + "; ".join(names.get("en", [])) + ".",
-                                 "ja": f"シンポジウムは{len(heard)}部で構成された：" + "、".join(names.get("ja", [])) + "。"}
+            section["agenda"] = agenda_sentence(config, heard[0]["parts"][0]["segments"][:1])
+        topics = topics_sentence(config, source)
+        if topics:
+            section["topics"] = topics
         for language in languages:
-            by_part = [[Claim(c["text"], c["cites"], c["origin"]) for c in p["points"].get(language, [])
-                        if c["origin"] in ("llm", "extractive") and c["cites"]]
-                       for s in heard for p in s["parts"] if p["person"]["role"] not in ("host", "moderator")]
-            section["sentences"][language] = [c.as_dict() for c in drafter.overview(spread(by_part), language)]
+            pool = spread(by_part[language])
+            section["sentences"][language] = [c.as_dict() for c in drafter.overview(pool, language)]
     if not source.segments:
         section["notes"].append({"en": "The transcript holds no speech by a named person of the agenda: there is "
                                        "nothing to report yet.",
@@ -176,7 +219,55 @@ def _overview(config: Config, source, composer: Composer, drafter: Drafter, sect
     return section
 
 
-# Points the overview is written from, at most.
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+def agenda_sentence(config: Config, cites: list[str]) -> dict:
+    """"“Title” was held on September 29, 2022." / 「「題」が2022年9月29日に開催された。」 from the agenda."""
+    title = config.event.title
+    date = config.event.date or ""
+    found = re.match(r"(\d{4})-(\d{2})-(\d{2})$", date)
+    when_en = f" on {_MONTHS[int(found.group(2)) - 1]} {int(found.group(3))}, {found.group(1)}" if found else ""
+    when_ja = f"{found.group(1)}年{int(found.group(2))}月{int(found.group(3))}日に" if found else ""
+    return {"cites": cites, "origin": "agenda",
+            "en": f"“{title.en or title.ja}” was held{when_en}.",
+            "ja": f"「{title.ja or title.en}」が{when_ja}開催された。"}
+
+
+# The event's terms the topics sentence names, at most, and how many people must have said one.
+TOPICS = 5
+TOPIC_SPEAKERS = 2
+
+
+def topics_sentence(config: Config, source) -> dict | None:
+    """"The discussion covered export control, research security, …" / 「議論は輸出管理、…に及んだ。」:
+    the event's glossary terms that most people said (in either language), each citing where it
+    was first said. None when fewer than two terms were shared."""
+    said: dict[int, dict] = {}
+    for k, term in enumerate(config.event.glossary):
+        # Latin forms as whole words ("EAR" is not in "research"), Japanese ones anywhere.
+        forms = [re.compile(r"(?<![A-Za-z])" + re.escape(f) + r"(?![A-Za-z])", re.IGNORECASE) if f.isascii()
+                 else re.compile(re.escape(f.replace("・", ""))) for f in (term.en, term.ja, *term.aliases) if f]
+        for segment in source.segments:
+            text = segment["text"].replace("・", "")
+            if any(f.search(text) for f in forms):
+                entry = said.setdefault(k, {"people": set(), "first": segment["id"]})
+                entry["people"].add(segment["speaker"])
+    shared = sorted((k for k, e in said.items() if len(e["people"]) >= TOPIC_SPEAKERS),
+                    key=lambda k: (-len(said[k]["people"]), k))[:TOPICS]
+    if len(shared) < 2:
+        return None
+    terms = [config.event.glossary[k] for k in sorted(shared)]
+    # A name of a list, a law or an arrangement takes its article ("the Entity List").
+    english = [f"the {t.en}" if len(t.en.split()) > 1 and t.en[:1].isupper() else t.en for t in terms]
+    return {"cites": [said[k]["first"] for k in sorted(shared)], "origin": "agenda",
+            "en": "The discussion covered " + ", ".join(english[:-1]) + f" and {english[-1]}.",
+            "ja": "議論は" + "、".join(t.ja for t in terms) + "に及んだ。"}
+
+
+# The overview is written from human words only when there are at least this many of them.
+OVERVIEW_MIN_POINTS = 4
+# Clauses the overview is written from, at most.
 OVERVIEW_POINTS = 16
 
 
@@ -211,21 +302,24 @@ def _cited_times(source, sections: list[dict]) -> dict:
 
 
 def claims_of(report: dict):
-    """Every drafted claim of the report: (language, claim dict, person id or None)."""
+    """Every statement of the report: (language, claim dict, person id or None): the overview's
+    sentences and every clause of every part's sentences (a question's topic is its asker's)."""
     for section in report["sections"]:
         for language, claims in section.get("sentences", {}).items():
             for claim in claims:
                 yield language, claim, None
         for part in section.get("parts", []):
-            for language, claims in part["points"].items():
-                for claim in claims:
-                    yield language, claim, part["person"]["id"]
+            for language, sentences in part.get("sentences", {}).items():
+                for sentence in sentences:
+                    for clause in sentence.get("clauses", []):
+                        yield language, clause, clause.get("person") or part["person"]["id"]
 
 
 def supported(claim: dict, settings: ReportSettings) -> bool:
-    """A claim counts as supported when it is the speaker's own sentence, a known rendering of
-    it, or a drafted claim that passed every check with enough similarity."""
-    if claim["origin"] in ("extractive", "original") or claim["origin"].startswith("translation:"):
+    """A claim counts as supported when it is the agenda's, the speaker's own sentence (or its
+    rendering) in reported speech passing the hard checks, or a model's sentence that passed
+    every check with enough similarity."""
+    if claim["origin"] in ("agenda", "original") or claim["origin"].startswith("reported:rule"):
         return bool(claim.get("checks", {}).get("ok", True))
     checks = claim.get("checks", {})
     return bool(checks.get("ok")) and (checks.get("support") or 0) >= settings.min_support \
@@ -259,7 +353,7 @@ def run_stage(ctx: StageContext) -> StageOutput:
         counters["llm"] = llm.usage
     files = render_all(artifact, ctx.config, ctx.out_dir)
     message(f"report: {counters['claims']} statements, {counters['claims_supported']} supported; "
-            f"{counters['removed']} removed by the checks, {counters['fallbacks']} parts drafted extractively; "
+            f"{counters['removed']} removed by the checks, {counters['marked']} marked for the editor; "
             f"sections drafted {counters['drafted']}, reused {counters['reused']}, stale {counters['stale']}")
     models = {"embeddings": Embedder.describe()}
     if llm is not None:

@@ -269,13 +269,21 @@ function renderSide() {
 // report.json: sections with claims {text, cites: [segment ids]}, per language where drafted in
 // two ({en: [...], ja: [...]}); parts per person. Only the chosen language is shown.
 const SKIP_KEYS = new Set(["person", "title", "checks", "verdict", "input_hash", "origin", "status", "id", "kind",
-                           "session", "segments", "speech_s", "source_language"]);
+                           "session", "segments", "speech_s", "source_language", "provenance", "budget_words"]);
+// Where a report sentence came from, for the editor only (the published text is clean).
+const PROVENANCE = { machine: "machine translation", llm: "machine translation", interpreter: "as rendered by the interpreter",
+                     editor: "translation by an editor" };
+function provenanceOf(value) {
+  const from = (value.provenance || []).map((p) => PROVENANCE[p] || p);
+  const marks = (value.clauses || []).flatMap((c) => (c.checks && c.checks.marked) || []);
+  return [...new Set([...from, ...marks])].join("; ");
+}
 function claimsOf(value, lang, out) {
   if (Array.isArray(value)) { value.forEach((v) => claimsOf(v, lang, out)); return out; }
   if (!value || typeof value !== "object") return out;
   if (Array.isArray(value.cites)) {
     const text = typeof value.text === "string" ? value.text : typeof value[lang] === "string" ? value[lang] : "";
-    out.push({ text, cites: value.cites, marked: value.status === "marked" });
+    out.push({ text, cites: value.cites, marked: value.status === "marked", note: provenanceOf(value) });
     return out;
   }
   if ("en" in value || "ja" in value) {
@@ -289,6 +297,7 @@ function claimsOf(value, lang, out) {
 }
 function claimNode(claim) {
   const p = el("p", { class: claim.marked ? "marked" : "", text: `${claim.text} ` });
+  if (claim.note) p.append(el("small", { class: "provenance", text: `(${claim.note}) ` }));
   for (const id of claim.cites) p.append(citeButton(id));
   return p;
 }
