@@ -135,8 +135,11 @@ def test_no_text_is_invented_on_music_and_silence(tmp_path, event):
     from pipeline.asr.transcribe import transcribe_chunk
     from pipeline.asr.vocabulary import Vocabulary
 
+    # A short chunk that mentions nobody is read without the prompt by default; this check is
+    # about the prompt, so it is forced on for every chunk.
+    settings = config.transcribe.model_copy(update={"prompt_on_mention_below_s": 0.0})
     vocabulary = Vocabulary(config.event)
-    result = transcribe_chunk(load_engine(config.transcribe), recording, "floor", [{"start_s": 0.0, "end_s": 20.0}],
-                              ["en", "ja"], config.transcribe, vocabulary, 20.0, Corrector(vocabulary, config.transcribe))
+    result = transcribe_chunk(load_engine(settings), recording, "floor", [{"start_s": 0.0, "end_s": 20.0}],
+                              ["en", "ja"], settings, vocabulary, 20.0, Corrector(vocabulary, settings))
     assert [s["text"] for s in result["segments"]] == []
-    assert 0 < result["counters"]["prompt_tokens_max"] <= config.transcribe.prompt_max_tokens
+    assert 0 < result["counters"]["prompt_tokens_max"] <= settings.prompt_max_tokens
