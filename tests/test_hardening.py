@@ -454,3 +454,22 @@ def test_session_times_must_be_times_of_day(tmp_path, start):
         "  sessions:\n    - {id: s1, title: {en: Opening}, start: \"23:59:59\", end: \"00:00\", "
         "people: [{person: ann, role: host}]}\n"))
     assert load_config(config).event.sessions[0].start == "23:59:59"
+
+
+@pytest.mark.parametrize("manifest", ["[]", "3", '{"config": 7}', "{torn"], ids=["list", "number", "config-not-a-path", "torn"])
+def test_readers_of_a_run_survive_a_manifest_of_the_wrong_shape(tmp_path, manifest):
+    """Every reader that looks up the run's config in manifest.json (translation and report
+    scoring, the review app's title and export) treats a manifest of another shape as naming no
+    config: a fallback or one line, never an AttributeError."""
+    from pipeline.report.score import config_of
+
+    (tmp_path / "manifest.json").write_text(manifest)
+    assert runner.recorded_config(tmp_path) is None
+    with pytest.raises(PipelineError, match="manifest.json: names no config"):
+        config_of(tmp_path)
+
+
+def test_recorded_config_reads_a_good_manifest(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"stages": {}, "config": "configs/demo.yaml"}))
+    assert runner.recorded_config(tmp_path) == "configs/demo.yaml"
+    assert runner.recorded_config(tmp_path / "missing") is None

@@ -93,6 +93,17 @@ class Manifest:
         write_json(self.path, self.data)
 
 
+def recorded_config(out_dir: Path) -> str | None:
+    """The config path a run recorded in its manifest.json, or None when there is none (no
+    manifest, a damaged one, one of another shape): readers fall back, they never crash on it."""
+    try:
+        data = read_json(Path(out_dir) / MANIFEST)
+    except (OSError, ValueError):
+        return None
+    recorded = data.get("config") if isinstance(data, dict) else None
+    return recorded if isinstance(recorded, str) and recorded else None
+
+
 def _outputs_unchanged(out_dir: Path, entry: dict) -> bool:
     for relative, recorded in entry["outputs"].items():
         path = out_dir / relative

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.language import joiner
+from ..core.runner import recorded_config
 from ..core.storage import read_json
 
 
@@ -175,7 +176,7 @@ def translation_figures(out_dir: Path, transcript: dict, utterances: list[dict],
     floor = [s for s in transcript["segments"] if s.get("track", "floor") == "floor"]
     figures["checked_share"] = checked_share(floor, translations, languages)
     figures.update(quality_figures(matches, translations, languages))
-    config_path = read_json(out_dir / "manifest.json").get("config") if (out_dir / "manifest.json").is_file() else None
+    config_path = recorded_config(out_dir)
     if config_path and Path(config_path).is_file():
         glossary = Glossary.from_event(load_config(config_path).event)
         figures.update(term_accuracy(matches, translations, languages, glossary))

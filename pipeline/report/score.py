@@ -132,12 +132,13 @@ def config_of(out_dir: Path) -> Config:
     """The config the run was made with (manifest.json names it)."""
     from ..core.config import load_config
     from ..core.errors import PipelineError
-    from ..core.storage import read_json
+    from ..core.runner import recorded_config
 
     manifest = out_dir / "manifest.json"
-    name = read_json(manifest).get("config") if manifest.is_file() else None
+    name = recorded_config(out_dir)
     if not name:
-        raise PipelineError(f"{manifest}: names no config; the report cannot be scored without its agenda")
+        raise PipelineError(f"{manifest}: names no config (missing, damaged or not an object); "
+                            "the report cannot be scored without its agenda")
     return load_config(Path(name))
 
 

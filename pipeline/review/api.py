@@ -16,6 +16,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..core.errors import PipelineError
+from ..core.runner import recorded_config
 from .apply import report_sections
 from .store import NewEdit
 from .view import Review
@@ -272,7 +273,7 @@ def export(review: Review, params: dict, body: Body):
     from ..text import captions
 
     settings = CaptionSettings()
-    config_path = (review._optional("manifest.json") or {}).get("config")
+    config_path = recorded_config(review.out_dir)
     if config_path:
         try:
             settings = load_config(config_path).captions

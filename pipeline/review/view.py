@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core import artifacts
 from ..core.errors import PipelineError
+from ..core.runner import recorded_config
 from ..core.storage import read_json
 from .apply import Applier, report_sections
 from .store import NewEdit, StaleVersion, Store
@@ -60,7 +61,7 @@ class Review:
         """The event's title from the run's config (aligned.json does not carry it)."""
         from ..core.config import load_config
 
-        config = (self._optional("manifest.json") or {}).get("config")
+        config = recorded_config(self.out_dir)
         try:
             return load_config(config).event.title.model_dump() if config else None
         except (PipelineError, OSError, AttributeError):
