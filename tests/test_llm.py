@@ -201,3 +201,34 @@ def test_packaged_gguf_answers_do_not_depend_on_earlier_requests():
     sampled = [complete_many(llm, asked[:1], max_tokens=[24], temperature=0.3)[0].text for _ in range(2)]
     assert sampled[0] == sampled[1]
     llm.close()
+
+
+@pytest.mark.slow
+def test_saved_system_turns_give_the_answers_of_a_fresh_engine():
+    """System turns are evaluated once and their cache state written back later; an engine that
+    saved them while answering other requests (in another order, beside other system turns)
+    answers a round to the last bit as a freshly loaded engine does: a resumed run is
+    byte-identical."""
+    from pipeline.text.llm import complete_many
+
+    def system(direction: str) -> dict:
+        return {"role": "system", "content": f"Translate the line into {direction}. Answer with the translation only."}
+
+    round_ = [[system("English"), {"role": "user", "content": "以上で終わります。"}],
+              [system("Japanese"), {"role": "user", "content": "Thank you for joining us today."}],
+              [system("English"), {"role": "user", "content": "研究開発は本来、国際的に開かれたものです。"}]]
+    warmed = load_llm(LlmSettings(threads=2, parallel=3, context_tokens=1024))
+    complete_many(warmed, [[system("Japanese"), {"role": "user", "content": "Good morning."}]], max_tokens=[8])
+    before = warmed.usage["prompt_tokens"]
+    answers = complete_many(warmed, round_, max_tokens=[24, 24, 24])
+    japanese_turn = warmed._parallel.prompt_tokens(round_[1])[1]
+    warmed_cost = warmed.usage["prompt_tokens"] - before
+    warmed.close()
+    fresh = load_llm(LlmSettings(threads=2, parallel=3, context_tokens=1024))
+    again = complete_many(fresh, round_, max_tokens=[24, 24, 24])
+    # The warmed engine did not evaluate the Japanese system turn again; the English one is
+    # evaluated once for its two requests by both.
+    assert fresh.usage["prompt_tokens"] - warmed_cost == japanese_turn > 8
+    fresh.close()
+    assert [g.text for g in again] == [g.text for g in answers]
+    assert [g.logprobs for g in again] == [g.logprobs for g in answers]

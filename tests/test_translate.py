@@ -59,6 +59,10 @@ def test_glossary_from_agenda_and_terms(setup):
     assert missing_forms(en_hits, "スアレス氏は輸出管理が重要だと述べた。", "ja") == []
     assert missing_forms(en_hits, "佐藤氏は輸出規制が重要だと述べた。", "ja") == ["スアレス", "輸出管理"]
     assert substitute("城山です。", glossary.find("城山です。", "ja"), "en") == "Shiroyamaです。"
+    # An English plural is the glossary's form ("export controls"); another word is not.
+    ja_hits = glossary.find("輸出管理の話", "ja")
+    assert missing_forms(ja_hits, "Export controls matter.", "en") == []
+    assert missing_forms(ja_hits, "Export controller matters.", "en") == ["export control"]
 
 
 def test_checks_catch_wrong_script_copy_and_missing_names(setup):

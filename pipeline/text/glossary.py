@@ -153,7 +153,8 @@ class Glossary:
 
 def contains_form(text: str, form: str, language: str) -> bool:
     if language == "en":
-        return re.search(r"(?<![\w])" + re.escape(form) + r"(?![\w])", text, re.IGNORECASE) is not None
+        # A plural is the form too ("deemed exports" for "deemed export").
+        return re.search(r"(?<![\w])" + re.escape(form) + r"(?:e?s)?(?![\w])", text, re.IGNORECASE) is not None
     return form.replace("・", "") in text.replace("・", "").replace(" ", "")
 
 

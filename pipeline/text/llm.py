@@ -128,8 +128,9 @@ class LlamaCppLLM:
         if self._parallel is None:
             self._parallel = ParallelDecoder(self._llama, self.settings)
         started = time.perf_counter()
-        prompts = [self._parallel.prompt_tokens(messages) for messages in requests]
-        answers, evaluated = self._parallel.run(prompts, list(max_tokens), temperature, tuple(stop))
+        prompts, prefixes = zip(*(self._parallel.prompt_tokens(messages) for messages in requests))
+        answers, evaluated = self._parallel.run(list(prompts), list(prefixes), list(max_tokens), temperature,
+                                                tuple(stop))
         _count(self.usage, {"prompt_tokens": evaluated, "completion_tokens": sum(len(a.logprobs or ()) for a in answers)},
                started, calls=len(requests))
         return answers
@@ -168,7 +169,17 @@ class ParallelDecoder:
     reusing a cache left by an earlier call (as llama-cpp-python's own prefix reuse does) makes
     an answer depend on what was asked before; a resumed run would then differ from an
     uninterrupted one. Sampling at temperature > 0 is seeded from the prompt itself.
+
+    The one thing kept between calls is the system turn's cache state: a prompt's system turn
+    (everything before the user's words) is always evaluated alone, in an empty cache, so its
+    cells are the same whenever and wherever it is computed; they are saved the first time
+    (``llama_state_seq_get_data``) and written into each round's fresh cache instead of being
+    evaluated again. The system turn is two thirds of a translation request's
+    tokens, and prompt evaluation most of a CPU's time (docs/translation.md).
     """
+
+    # System-turn states kept (a few MB each: one per direction and session in translation).
+    MAX_SAVED_PREFIXES = 32
 
     def __init__(self, llama, settings: LlmSettings):
         import llama_cpp
@@ -198,10 +209,23 @@ class ParallelDecoder:
                                 f"of {self.n_ctx} tokens; lower llm.parallel or llm.context_tokens")
         self.memory = llama_cpp.llama_get_memory(self.ctx)
         self.batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self._saved_prefixes: dict[tuple[int, ...], bytes] = {}
 
-    def prompt_tokens(self, messages: list[dict]) -> list[int]:
+    def _tokens(self, messages: list[dict]) -> list[int]:
         prompt = self.formatter(messages=messages).prompt
         return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def prompt_tokens(self, messages: list[dict]) -> tuple[list[int], int]:
+        """The prompt's tokens, and how many of them are its system turn (the tokens it shares
+        with the same conversation whose last user message is empty; 0 without a system turn)."""
+        tokens = self._tokens(messages)
+        if len(messages) < 2 or messages[0].get("role") != "system":
+            return tokens, 0
+        empty = self._tokens(messages[:-1] + [{**messages[-1], "content": ""}])
+        shared = 0
+        while shared < min(len(tokens), len(empty)) - 1 and tokens[shared] == empty[shared]:
+            shared += 1
+        return tokens, shared if shared >= 8 else 0
 
     def close(self) -> None:
         if self.ctx:
@@ -228,32 +252,26 @@ class ParallelDecoder:
         return rounds + ([current] if current else [])
 
     @staticmethod
-    def _groups(prompts: list[list[int]]) -> list[tuple[list[int], int]]:
-        """Prompts sharing a beginning (at least 8 tokens: the system prompt), as (members,
-        length of the shared prefix); the prefix always leaves each member one token to evaluate."""
-        groups: list[tuple[list[int], int]] = []
-        for i, prompt in enumerate(prompts):
-            for g, (members, shared) in enumerate(groups):
-                first = prompts[members[0]]
-                common = 0
-                limit = min(shared, len(prompt) - 1)
-                while common < limit and first[common] == prompt[common]:
-                    common += 1
-                if common >= 8:
-                    groups[g] = (members + [i], common)
-                    break
-            else:
-                groups.append(([i], len(prompt) - 1))
-        return groups
+    def _groups(prompts: list[list[int]], prefixes: list[int]) -> list[tuple[list[int], int]]:
+        """Prompts with the same system turn, as (members, length of the system turn), in the
+        order of their first member; prompts without one are left out."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (prompt, prefix) in enumerate(zip(prompts, prefixes)):
+            if prefix:
+                groups.setdefault(tuple(prompt[:prefix]), []).append(i)
+        return [(members, prefixes[members[0]]) for members in groups.values()]
 
     # -- decoding --------------------------------------------------------------------------------
 
-    def run(self, prompts: list[list[int]], budgets: list[int], temperature: float,
+    def run(self, prompts: list[list[int]], prefixes: list[int], budgets: list[int], temperature: float,
             stop: tuple[str, ...]) -> tuple[list[Generation], int]:
+        """Answers in order, and the number of prompt tokens evaluated (saved system turns not
+        counted)."""
         answers: list[Generation | None] = [None] * len(prompts)
         evaluated = 0
         for members in self._rounds(prompts, budgets):
-            found, n = self._round([prompts[i] for i in members], [budgets[i] for i in members], temperature, stop)
+            found, n = self._round([prompts[i] for i in members], [prefixes[i] for i in members],
+                                   [budgets[i] for i in members], temperature, stop)
             evaluated += n
             for i, answer in zip(members, found):
                 answers[i] = answer
@@ -284,23 +302,54 @@ class ParallelDecoder:
         pointer = self._lib.llama_get_logits_ith(self.ctx, row)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
 
-    def _round(self, prompts: list[list[int]], budgets: list[int], temperature: float,
+    def _system_turn_state(self, tokens: list[int]) -> tuple[bytes, int]:
+        """The cells of a system turn, and the tokens evaluated to make them (0 when saved). It
+        is evaluated alone in an empty cache, so its cells never depend on what else was asked."""
+        import ctypes
+
+        lib, key = self._lib, tuple(tokens)
+        if key in self._saved_prefixes:
+            return self._saved_prefixes[key], 0
+        lib.llama_memory_clear(self.memory, True)
+        self._decode([(token, p, 0, False) for p, token in enumerate(tokens)])
+        size = lib.llama_state_seq_get_size(self.ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        if lib.llama_state_seq_get_data(self.ctx, buffer, size, 0) != size:
+            raise PipelineError("llm: llama.cpp could not save a prompt's cache state; lower llm.parallel")
+        if len(self._saved_prefixes) >= self.MAX_SAVED_PREFIXES:
+            self._saved_prefixes.pop(next(iter(self._saved_prefixes)))
+        self._saved_prefixes[key] = bytes(buffer)
+        return self._saved_prefixes[key], len(tokens)
+
+    def _restore(self, state: bytes, seq: int) -> None:
+        import ctypes
+
+        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if self._lib.llama_state_seq_set_data(self.ctx, buffer, len(state), seq) != len(state):
+            raise PipelineError("llm: llama.cpp could not restore a prompt's cache state; lower llm.parallel "
+                                "or raise llm.context_tokens")
+
+    def _round(self, prompts: list[list[int]], prefixes: list[int], budgets: list[int], temperature: float,
                stop: tuple[str, ...]) -> tuple[list[Generation], int]:
         import numpy as np
 
         lib = self._lib
-        lib.llama_memory_clear(self.memory, True)  # no state from an earlier call (see the class)
         evaluated = 0
+        groups = self._groups(prompts, prefixes)
+        states = []
+        for members, shared in groups:
+            state, n = self._system_turn_state(prompts[members[0]][:shared])
+            states.append(state)
+            evaluated += n
+        lib.llama_memory_clear(self.memory, True)  # no state from an earlier call (see the class)
         suffix_from = [0] * len(prompts)
-        for members, shared in self._groups(prompts):
-            if len(members) > 1:
-                holder = members[0]
-                self._decode([(prompts[holder][p], p, holder, False) for p in range(shared)])
-                evaluated += shared
-                for other in members[1:]:
-                    lib.llama_memory_seq_cp(self.memory, holder, other, -1, -1)
-                for m in members:
-                    suffix_from[m] = shared
+        for (members, shared), state in zip(groups, states):
+            holder = members[0]
+            self._restore(state, holder)
+            for other in members[1:]:
+                lib.llama_memory_seq_cp(self.memory, holder, other, -1, -1)
+            for m in members:
+                suffix_from[m] = shared
         items = []
         for s, prompt in enumerate(prompts):
             items += [(prompt[p], p, s, p == len(prompt) - 1) for p in range(suffix_from[s], len(prompt))]
