@@ -66,6 +66,20 @@ def test_prompt_puts_the_people_of_the_sessions_in_play_first_and_keeps_to_its_b
     assert vocabulary.prompt("en", 0, 1, lambda text: False) == ""
 
 
+def test_japanese_names_with_a_layout_space_are_prompted_and_corrected_as_text_writes_them():
+    """A hand-written config may copy a name list's "柴野 相雄" (family and given name apart); the
+    prompt and the corrections use "柴野相雄", as running text writes it."""
+    data = EVENT.model_dump()
+    data["people"][0]["name"]["ja"] = "柴野\u3000相雄"
+    data["people"][0]["aliases"] = ["柴野", "しばの", "Shibano", "柴野 相雄"]
+    spaced = Event.model_validate(data)
+    vocabulary = Vocabulary(spaced)
+    assert vocabulary.ranked("ja", 0.0, 0.05)[0] == "柴野相雄"
+    assert all(" " not in form and "\u3000" not in form for e in vocabulary.entries for form in e.canonical.values()
+               if any("\u3040" <= ch <= "\u9fff" for ch in form))
+    assert Vocabulary(spaced).mentioned_in("柴野相雄です")
+
+
 def test_english_near_misses_become_the_agenda_spelling(corrector):
     segment = corrector.correct(_segment("Thank you, Mr. Suares, and now Mr. Tom Hines.", "en"))
     assert segment["text"] == "Thank you, Mr. Suarez, and now Mr. Tom Hines."
