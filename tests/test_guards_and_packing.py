@@ -255,3 +255,25 @@ def test_a_chunk_all_in_one_language_is_decoded_whole_as_plain_whisper_would(tmp
     assert one_language(short, 0.9, 2.0) == "ja"
     assert one_language([*short, SpeechSegment(6, 9, "ja", 0.8)], 0.9, 2.0) is None
     assert one_language([*short, SpeechSegment(6, 9, "en", 0.99)], 0.9, 2.0) is None
+
+
+def test_a_packed_window_a_hair_over_30_s_is_aligned_within_the_encoders_frames(monkeypatch):
+    """faster-whisper rounds a batched window's duration up to whole seconds for the word
+    alignment; a window of 30 s plus sample rounding asked CTranslate2 for 3100 frames of a
+    3000-frame encoder output (out-of-bounds reads; a segfault on the 3-hour benchmark). The
+    engine never hands the batched pipeline more than the 30 s its features hold."""
+    import faster_whisper
+
+    from pipeline.asr.engines import FasterWhisperEngine
+
+    seen = []
+
+    def forward(self, features, tokenizer, metadata, options):
+        seen.extend(m["duration"] for m in metadata)
+        return [[] for _ in metadata]
+
+    monkeypatch.setattr(faster_whisper.BatchedInferencePipeline, "forward", forward)
+    engine = FasterWhisperEngine(TranscribeSettings(threads=1))
+    over = np.zeros(30 * 16000 + 5, dtype=np.float32)
+    engine._forward([over, np.zeros(12 * 16000, dtype=np.float32)], "en", None)
+    assert seen == [30.0, 12.0]

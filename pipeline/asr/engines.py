@@ -27,6 +27,7 @@ __all__ = ["Decoded", "Word", "Engine", "load_engine", "ENGINES"]
 # Language identification reads at most ``transcribe.language_id_max_s`` of a segment: faster-
 # whisper's encoder accepts short inputs, which makes identification ~5x cheaper than a window.
 FULL_WINDOW_FRAMES = 3000
+WINDOW_S = 30.0
 LID_MIN_FRAMES = 300  # the encoder needs at least 3 s of frames to say anything
 SAMPLING_SEED = 0
 
@@ -172,7 +173,12 @@ class FasterWhisperEngine:
 
         tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=language)
         features = np.stack([pad_or_trim(self._features(samples)) for samples in batch])
-        metadata = [{"offset": 0.0, "duration": len(samples) / SAMPLE_RATE, "segments": []} for samples in batch]
+        # Never more than the 30-s window the features were trimmed to: faster-whisper rounds the
+        # duration *up* to whole seconds for the word alignment, so a packed window of 30.00003 s
+        # (sample rounding) asked CTranslate2 to align 3100 frames against 3000, reading past the
+        # encoder output: wrong word times, and on the 3-hour benchmark a segfault.
+        metadata = [{"offset": 0.0, "duration": min(len(samples) / SAMPLE_RATE, WINDOW_S), "segments": []}
+                    for samples in batch]
         outputs = BatchedInferencePipeline(self.model).forward(
             features, tokenizer, metadata, self._batch_options(tokenizer, prompt))
         return [[_from_batched(segment) for segment in output] for output in outputs]
