@@ -73,10 +73,10 @@ class Vocabulary:
                 sessions_of.setdefault(slot.person, []).append(session.id)
         self.entries: list[Entry] = []
         for person in event.people:
-            canonical = {lang: name for lang, name in (("en", person.name.en), ("ja", person.name.ja)) if name}
-            if "ja" in canonical:
-                canonical["ja"] = as_japanese_text_writes_it(canonical["ja"])
-            aliases = tuple(as_japanese_text_writes_it(a) if is_japanese(a) else a for a in person.aliases)
+            # (The layout space is only ever between two Japanese characters: English forms pass as they are.)
+            canonical = {lang: as_japanese_text_writes_it(name)
+                         for lang, name in (("en", person.name.en), ("ja", person.name.ja)) if name}
+            aliases = tuple(as_japanese_text_writes_it(alias) for alias in person.aliases)
             self.entries.append(Entry("person", person.id, canonical, aliases, None,
                                       tuple(sessions_of.get(person.id, [])),
                                       tuple(t for t in (person.affiliation.ja, person.title.ja) if t)))

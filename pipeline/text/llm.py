@@ -26,6 +26,7 @@ fix (no server, missing or damaged weights) are a one-line ``PipelineError``.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -128,9 +129,9 @@ class LlamaCppLLM:
         if self._parallel is None:
             self._parallel = ParallelDecoder(self._llama, self.settings)
         started = time.perf_counter()
-        prompts, prefixes = zip(*(self._parallel.prompt_tokens(messages) for messages in requests))
-        answers, evaluated = self._parallel.run(list(prompts), list(prefixes), list(max_tokens), temperature,
-                                                tuple(stop))
+        prompts = [self._parallel.prompt_tokens(messages) for messages in requests]
+        answers, evaluated = self._parallel.run([tokens for tokens, _ in prompts], [turn for _, turn in prompts],
+                                                list(max_tokens), temperature, tuple(stop))
         _count(self.usage, {"prompt_tokens": evaluated, "completion_tokens": sum(len(a.logprobs or ()) for a in answers)},
                started, calls=len(requests))
         return answers
@@ -305,8 +306,6 @@ class ParallelDecoder:
     def _system_turn_state(self, tokens: list[int]) -> tuple[bytes, int]:
         """The cells of a system turn, and the tokens evaluated to make them (0 when saved). It
         is evaluated alone in an empty cache, so its cells never depend on what else was asked."""
-        import ctypes
-
         lib, key = self._lib, tuple(tokens)
         if key in self._saved_prefixes:
             return self._saved_prefixes[key], 0
@@ -322,8 +321,6 @@ class ParallelDecoder:
         return self._saved_prefixes[key], len(tokens)
 
     def _restore(self, state: bytes, seq: int) -> None:
-        import ctypes
-
         buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
         if self._lib.llama_state_seq_set_data(self.ctx, buffer, len(state), seq) != len(state):
             raise PipelineError("llm: llama.cpp could not restore a prompt's cache state; lower llm.parallel "
