@@ -106,8 +106,12 @@ class LlamaCppLLM:
         self.label = PACKAGED_MODEL_LABEL if settings.model == "packaged" else self.path.name
         self.settings = settings
         try:
+            # Read into memory, not mapped: llama.cpp repacks most weights for the CPU's matrix
+            # kernels into memory of its own, and with a mapping the file's pages stay resident
+            # beside that copy (measured: 1,764 MiB resident mapped, 1,168 MiB read; same answers).
             self._llama = llama_cpp.Llama(model_path=str(self.path), n_ctx=settings.context_tokens,
-                                          n_threads=_threads(settings), seed=settings.seed, verbose=False)
+                                          n_threads=_threads(settings), seed=settings.seed, use_mmap=False,
+                                          verbose=False)
         except (ValueError, RuntimeError) as e:
             raise PipelineError(f"llm.model: llama.cpp could not load {self.path} ({e})") from e
         self.usage = new_usage()
