@@ -524,6 +524,28 @@ def test_the_interpreters_rendering_comes_before_the_machines(config):
     assert source.rendering("seg-00002", "ja") == {"text": LINES[3][3], "source": "interpreter"}
 
 
+def test_a_translation_the_quality_estimate_flags_is_told_only_when_nothing_better_was_said(config):
+    """The translate stage flags a line for an editor: the report tells the speaker's other
+    sentence, and tells a flagged one, marked for the editor, only when it is all there is."""
+    lines = [line for line in LINES if line[0] != "lee"]  # mori's sentences are segments 4 and 5 here
+    english = {"seg-00004": "Many universities have only one or two export control staff.",
+               "seg-00005": "Training specialists is urgent."}
+
+    def mori_told(flagged: set[str]) -> list[dict]:
+        translations = {i: {"en": {"text": text, "source": "machine", "status": "ok",
+                                   **({"quality": {"score": 0.2, "flag": True}} if i in flagged else {})}}
+                        for i, text in english.items()}
+        report, _ = run(config, FakeLLM(), lines=lines, translations={"segments": translations})
+        return [c for s in parts_of(report)[("panel", "mori")]["sentences"]["en"] for c in s["clauses"]
+                if c.get("from")]
+
+    for flagged, kept in (("seg-00004", "seg-00005"), ("seg-00005", "seg-00004")):
+        told_from = [c["from"]["text"] for c in mori_told({flagged})]
+        assert told_from == [english[kept]]
+    both = mori_told(set(english))
+    assert len(both) == 1 and "the quality estimate flags this machine translation" in both[0]["checks"]["marked"]
+
+
 def test_a_sentence_inside_a_longer_rendering_gets_its_own_sentence(config):
     from pipeline.report.source import load_source
 

@@ -221,6 +221,8 @@ class Composer:
         marks = list(claim.verdict.get("marked") or [])
         if candidate.unsure:
             marks.append("the recogniser was unsure of: " + " ".join(candidate.unsure[:4]))
+        if rendering.get("doubtful"):
+            marks.append("the quality estimate flags this machine translation")
         if not reported.clean:
             marks.append("reported speech by rule may be wrong here")
         return {**claim.as_dict(), "form": reported.form, "cue": reported.cue,

@@ -27,7 +27,8 @@ from .source import Sentence, Source
 # A candidate's value: about 1 +- CENTRALITY_WEIGHT for how central it is (cosine to the speaker's centroid,
 # in units of the spread, at least CENTRALITY_SPREAD), plus SUBSTANCE_WEIGHT for each content
 # word up to SUBSTANCE_WORDS (what a sentence says, not how it says it), less UNSURE_PENALTY per
-# word the recogniser was unsure of and MISSING_PENALTY without a rendering in every language.
+# word the recogniser was unsure of and for a machine rendering the quality estimate flagged,
+# and MISSING_PENALTY without a rendering in every language.
 CENTRALITY_SPREAD = 0.02
 CENTRALITY_WEIGHT = 0.3
 SUBSTANCE_WEIGHT = 0.05
@@ -55,6 +56,16 @@ class Candidate:
     vector: np.ndarray | None = field(default=None, repr=False)
     clauses: dict = field(default_factory=dict)  # language -> the checked clause (compose)
     failures: list[str] = field(default_factory=list)  # a check a clause failed: not usable
+
+    @property
+    def doubtful(self) -> bool:
+        """A machine translation of it that the translate stage's quality estimate flagged."""
+        return any(text.get("doubtful") for text in self.texts.values())
+
+    @property
+    def doubts(self) -> int:
+        """What makes it unsafe to tell: words the recogniser was unsure of, a flagged translation."""
+        return len(self.unsure) + self.doubtful
 
     @property
     def usable(self) -> bool:
@@ -180,7 +191,7 @@ class Selector:
             said = min(len(set(content_words(c.sentence.text, c.sentence.language))), SUBSTANCE_WORDS)
             terms = sum(1 for t in self._terms if _bare(t) in _bare(c.sentence.text))
             c.value = (1.0 + CENTRALITY_WEIGHT * float((score - scores.mean()) / spread) + SUBSTANCE_WEIGHT * said
-                       + TERM_WEIGHT * min(terms, 3) - UNSURE_PENALTY * len(c.unsure)
+                       + TERM_WEIGHT * min(terms, 3) - UNSURE_PENALTY * c.doubts
                        - MISSING_PENALTY * (len(c.texts) < len(self.languages))
                        - PROCEDURAL_PENALTY * bool(_PROCEDURAL.search(c.sentence.text)))
 
@@ -194,10 +205,11 @@ def novelty(candidate: Candidate, chosen: list[Candidate]) -> float:
 
 
 def _first(candidates: list[Candidate], length_weight: float, language: str) -> Candidate:
-    """A part's first: usable, heard surely (a sentence with a word the recogniser was unsure of
-    only when every other is one too), then the most valuable less ``length_weight`` a word."""
+    """A part's first: usable, heard surely and rendered without a flag (a sentence with a word
+    the recogniser was unsure of, or a flagged translation, only when every other has one too),
+    then the most valuable less ``length_weight`` a word."""
     usable = [c for c in candidates if c.usable] or candidates
-    return max(usable, key=lambda c: (not c.unsure, c.value - length_weight * c.words(language)))
+    return max(usable, key=lambda c: (not c.doubts, c.value - length_weight * c.words(language)))
 
 
 def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: int, language: str = "en",
@@ -224,8 +236,8 @@ def choose(parts: dict[str, list[Candidate]], budget_words: float, max_clauses: 
             if len(chosen[key]) >= max_clauses:
                 continue
             for c in candidates:
-                # Only the first candidate of a part may carry more words the recogniser was unsure of.
-                if c in chosen[key] or not c.usable or c.value <= 0 or len(c.unsure) > max_unsure:
+                # Only the first candidate of a part may carry more doubts (unsure words, a flagged translation).
+                if c in chosen[key] or not c.usable or c.value <= 0 or c.doubts > max_unsure:
                     continue
                 gain = c.value * novelty(c, chosen[key])
                 cost = c.words(language) + overhead_words

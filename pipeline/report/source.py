@@ -116,7 +116,8 @@ class Source:
         sources = {r["source"] for r in renderings}
         # An interpreter's rendering may serve two fragments of one sentence: said once.
         texts = [r["text"] for k, r in enumerate(renderings) if not k or r["text"] != renderings[k - 1]["text"]]
-        return {"text": joiner(language).join(texts), "source": sources.pop() if len(sources) == 1 else "machine"}
+        return _doubtful({"text": joiner(language).join(texts), "source": sources.pop() if len(sources) == 1 else "machine"},
+                         renderings)
 
     def sentence_rendering(self, sentence: "Sentence", language: str) -> dict | None:
         """``sentence`` in ``language``: itself, the rendering of its segments, or, when the
@@ -127,7 +128,7 @@ class Source:
         whole = self.text_rendering(sentence.text, sentence.segments, language)
         if whole:
             return _without_extra(whole, sentence, language)
-        unit, texts, sources = [], [], set()
+        unit, texts, sources, used = [], [], set(), []
         for segment_id in sentence.segments:
             if segment_id in unit:
                 continue
@@ -140,6 +141,7 @@ class Source:
             if not texts or texts[-1] != text:
                 texts.append(text)
             sources.add(rendering["source"])
+            used.append(rendering)
         said = split_run([self.by_id[i] for i in unit if i in self.by_id])
         rendered = split_text(joiner(language).join(texts), language)
         if len(said) != len(rendered) or not said:
@@ -147,7 +149,7 @@ class Source:
         found = [k for k, s in enumerate(said) if s.text == sentence.text]
         if len(found) != 1:
             return None
-        return {"text": rendered[found[0]], "source": sources.pop() if len(sources) == 1 else "machine"}
+        return _doubtful({"text": rendered[found[0]], "source": sources.pop() if len(sources) == 1 else "machine"}, used)
 
     def rendering(self, segment_id: str, language: str) -> dict | None:
         """The segment in ``language``: itself, else a translation (editor > interpreter > machine)."""
@@ -157,6 +159,11 @@ class Source:
         if segment["language"] == language:
             return {"text": segment["text"], "source": "original"}
         return self.translations.get(segment_id, {}).get(language)
+
+
+def _doubtful(rendering: dict, parts: list[dict]) -> dict:
+    """``rendering`` marked doubtful when a machine translation it is made of was flagged."""
+    return {**rendering, "doubtful": True} if any(p.get("doubtful") for p in parts) else rendering
 
 
 # About how many Japanese characters an English word is rendered with, and back.
@@ -275,6 +282,10 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[
             if isinstance(entry, dict) and entry.get("text") and entry.get("status", "ok") == "ok":
                 out.setdefault(segment_id, {})[language] = {"text": entry["text"],
                                                             "source": entry.get("source", "machine")}
+                # The translate stage's quality estimate flags the line for an editor ("needs
+                # review: translation"): the report does not tell it while anything else will do.
+                if (entry.get("quality") or {}).get("flag"):
+                    out[segment_id][language]["doubtful"] = True
                 if entry.get("sentence"):  # the segment holds a share of a longer sentence's translation
                     out[segment_id][language]["sentence"] = entry["sentence"]
     # "interpretation" pairs floor segments with the interpreter's segments; which side is the key
