@@ -232,3 +232,41 @@ def test_saved_system_turns_give_the_answers_of_a_fresh_engine():
     fresh.close()
     assert [g.text for g in again] == [g.text for g in answers]
     assert [g.logprobs for g in again] == [g.logprobs for g in answers]
+
+
+@pytest.mark.slow
+def test_a_scored_text_gets_the_log_probabilities_of_its_own_tokens():
+    """``score``: the log-probability of each token of a text inside the prompt, read while the
+    prompt is evaluated (a quality signal: a misheard source line is text the model does not
+    expect). They agree with llama-cpp-python's own evaluation of the same tokens, a garbled line
+    scores lower than the line as said, and the answers are those of an unscored call."""
+    import numpy as np
+
+    from pipeline.text.llm import complete_many
+
+    system = {"role": "system", "content": "Translate the Japanese line into English. Answer with the translation only."}
+    said = "研究開発は本来、国際的に開かれたものです。"
+    misheard = "研究開発は本来、国際的に開かれ多物です。"
+    asked = [[system, {"role": "user", "content": f"Speaker: {line}"}] for line in (said, misheard)]
+    llm = load_llm(LlmSettings(threads=2, parallel=2, context_tokens=1024))
+    plain = complete_many(llm, asked, max_tokens=[24, 24])
+    scored = complete_many(llm, asked, max_tokens=[24, 24], score=[said, misheard])
+    assert [g.text for g in scored] == [g.text for g in plain] and plain[0].scored is None
+    tokens, _ = llm._parallel.prompt_tokens(asked[0])
+    start, end = llm._parallel.span(asked[0], said, tokens)
+    assert llm._llama.detokenize(tokens[start:end]).decode().strip() == said  # " 研" is one token
+    assert len(scored[0].scored) == end - start
+    llm.close()
+
+    import llama_cpp
+
+    reference = llama_cpp.Llama(model_path=str(llm.path), n_ctx=1024, n_threads=2, logits_all=True, verbose=False)
+    reference.eval(tokens)
+    logits = np.array(reference.scores[start - 1:end - 1])
+    top = logits.max(axis=1, keepdims=True)
+    expected = logits[np.arange(end - start), tokens[start:end]] - (top[:, 0] + np.log(np.exp(logits - top).sum(axis=1)))
+    # The same tokens, the same model; llama.cpp's sums differ with how the prompt was cut into
+    # batches (here the system turn is a saved state), by up to ~0.3 on a token (measured).
+    difference = np.abs(np.array(scored[0].scored) - expected)
+    assert difference.max() < 0.6 and difference.mean() < 0.15
+    assert scored[1].mean_scored < scored[0].mean_scored - 0.2

@@ -73,7 +73,8 @@ def source_line(user: str) -> str:
     for i, line in enumerate(lines):
         if line.startswith("Translate into "):
             return _LABEL.match(lines[i + 1]).group(1)
-    return _LABEL.match(lines[0]).group(1)
+    # Glossary lines (if any), a blank line, then the line.
+    return _LABEL.match(next(line for line in lines if line and not _TERM.match(line))).group(1)
 
 
 class FakeLLM:

@@ -65,18 +65,28 @@ class Generation:
 
     text: str
     logprobs: list[float] | None = None
+    # The log-probability of each token of the prompt's scored text (``complete_many``'s
+    # ``score``) given what comes before it: how expected the model finds that text.
+    scored: list[float] | None = None
 
     @property
     def mean_logprob(self) -> float | None:
         return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
 
+    @property
+    def mean_scored(self) -> float | None:
+        return sum(self.scored) / len(self.scored) if self.scored else None
+
 
 def complete_many(llm, requests: Sequence[list[dict]], *, max_tokens: Sequence[int], temperature: float = 0.0,
-                  stop: Sequence[str] = ()) -> list[Generation]:
+                  stop: Sequence[str] = (), score: Sequence[str | None] | None = None) -> list[Generation]:
     """Independent chat requests, answered in order. An engine that decodes several sequences at
     once does; any other answers them one by one through ``complete``. ``stop``: strings that end
-    an answer (not included in it)."""
+    an answer (not included in it). ``score``: per request, a text inside its last user message
+    whose tokens' log-probabilities the answer carries (``Generation.scored``; llama-cpp only)."""
     if hasattr(llm, "complete_many"):
+        if score is not None:
+            return llm.complete_many(requests, max_tokens=max_tokens, temperature=temperature, stop=stop, score=score)
         return llm.complete_many(requests, max_tokens=max_tokens, temperature=temperature, stop=stop)
     answers = []
     for messages, budget in zip(requests, max_tokens):
@@ -129,13 +139,15 @@ class LlamaCppLLM:
         return answer["choices"][0]["message"]["content"] or ""
 
     def complete_many(self, requests: Sequence[list[dict]], *, max_tokens: Sequence[int], temperature: float = 0.0,
-                      stop: Sequence[str] = ()) -> list[Generation]:
+                      stop: Sequence[str] = (), score: Sequence[str | None] | None = None) -> list[Generation]:
         if self._parallel is None:
             self._parallel = ParallelDecoder(self._llama, self.settings)
         started = time.perf_counter()
         prompts = [self._parallel.prompt_tokens(messages) for messages in requests]
+        spans = [self._parallel.span(messages, text, tokens) if text else None
+                 for messages, text, (tokens, _) in zip(requests, score or [None] * len(requests), prompts)]
         answers, evaluated = self._parallel.run([tokens for tokens, _ in prompts], [turn for _, turn in prompts],
-                                                list(max_tokens), temperature, tuple(stop))
+                                                list(max_tokens), temperature, tuple(stop), spans)
         _count(self.usage, {"prompt_tokens": evaluated, "completion_tokens": sum(len(a.logprobs or ()) for a in answers)},
                started, calls=len(requests))
         return answers
@@ -232,6 +244,26 @@ class ParallelDecoder:
             shared += 1
         return tokens, shared if shared >= 8 else 0
 
+    def span(self, messages: list[dict], text: str, tokens: list[int]) -> tuple[int, int] | None:
+        """Where ``text`` (its last occurrence in the last message) lies in the prompt's
+        ``tokens``, as [start, end); None when it is not there. The prompt cut before and after
+        the text is tokenized alone; a token merged across the cut (" 研") belongs to the text."""
+        prompt = self.formatter(messages=messages).prompt
+        content = messages[-1].get("content") or ""
+        at, inside = prompt.rfind(content), content.rfind(text)
+        if at < 0 or inside < 0 or not text:
+            return None
+
+        def common(cut: int) -> int:
+            head = self._llama.tokenize(prompt[:cut].encode("utf-8"), add_bos=False, special=True)
+            n = 0
+            while n < min(len(head), len(tokens)) and head[n] == tokens[n]:
+                n += 1
+            return n
+
+        start, end = common(at + inside), common(at + inside + len(text))
+        return (start, end) if end > start else None
+
     def close(self) -> None:
         if self.ctx:
             self._lib.llama_batch_free(self.batch)
@@ -269,27 +301,29 @@ class ParallelDecoder:
     # -- decoding --------------------------------------------------------------------------------
 
     def run(self, prompts: list[list[int]], prefixes: list[int], budgets: list[int], temperature: float,
-            stop: tuple[str, ...]) -> tuple[list[Generation], int]:
+            stop: tuple[str, ...], spans: list[tuple[int, int] | None] | None = None) -> tuple[list[Generation], int]:
         """Answers in order, and the number of prompt tokens evaluated (saved system turns not
-        counted)."""
+        counted). ``spans``: per prompt, the tokens [start, end) whose log-probabilities to give."""
         answers: list[Generation | None] = [None] * len(prompts)
+        spans = spans or [None] * len(prompts)
         evaluated = 0
         for members in self._rounds(prompts, budgets):
             found, n = self._round([prompts[i] for i in members], [prefixes[i] for i in members],
-                                   [budgets[i] for i in members], temperature, stop)
+                                   [budgets[i] for i in members], temperature, stop, [spans[i] for i in members])
             evaluated += n
             for i, answer in zip(members, found):
                 answers[i] = answer
         return answers, evaluated
 
-    def _decode(self, items: list[tuple[int, int, int, bool]]) -> list[tuple[int, int]]:
-        """(token, position, sequence, wants logits) in llama.cpp batches of at most n_batch, cut
-        the same way whatever came before. Calls ``self._read(row, seq)`` for every token that
-        wants logits, while its batch's logits are still there."""
+    def _decode(self, items: list[tuple[int, int, int, bool, int]]) -> None:
+        """(token, position, sequence, wants logits, next token) in llama.cpp batches of at most
+        n_batch, cut the same way whatever came before. A token that wants logits leaves them in
+        ``self._logits_of[sequence]``, or, when the next token is given (>= 0, a scored prompt
+        token), that token's log-probability in ``self._scored[sequence]``."""
         lib, batch = self._lib, self.batch
         for start in range(0, len(items), self.n_batch):
             part = items[start:start + self.n_batch]
-            for k, (token, position, seq, logits) in enumerate(part):
+            for k, (token, position, seq, logits, _) in enumerate(part):
                 batch.token[k], batch.pos[k], batch.logits[k] = token, position, logits
                 batch.n_seq_id[k], batch.seq_id[k][0] = 1, seq
             batch.n_tokens = len(part)
@@ -297,8 +331,10 @@ class ParallelDecoder:
             if code != 0:
                 raise PipelineError(f"llm: llama.cpp could not decode a batch (code {code}); "
                                     "lower llm.parallel or raise llm.context_tokens")
-            for k, (_, _, seq, logits) in enumerate(part):
-                if logits:
+            for k, (_, _, seq, logits, following) in enumerate(part):
+                if logits and following >= 0:
+                    self._scored.setdefault(seq, []).append(_logprob(self._logits(k), following))
+                elif logits:
                     self._logits_of[seq] = self._logits(k).copy()
 
     def _logits(self, row: int):
@@ -314,7 +350,7 @@ class ParallelDecoder:
         if key in self._saved_prefixes:
             return self._saved_prefixes[key], 0
         lib.llama_memory_clear(self.memory, True)
-        self._decode([(token, p, 0, False) for p, token in enumerate(tokens)])
+        self._decode([(token, p, 0, False, -1) for p, token in enumerate(tokens)])
         size = lib.llama_state_seq_get_size(self.ctx, 0)
         buffer = (ctypes.c_uint8 * size)()
         if lib.llama_state_seq_get_data(self.ctx, buffer, size, 0) != size:
@@ -331,7 +367,7 @@ class ParallelDecoder:
                                 "or raise llm.context_tokens")
 
     def _round(self, prompts: list[list[int]], prefixes: list[int], budgets: list[int], temperature: float,
-               stop: tuple[str, ...]) -> tuple[list[Generation], int]:
+               stop: tuple[str, ...], spans: list[tuple[int, int] | None]) -> tuple[list[Generation], int]:
         import numpy as np
 
         lib = self._lib
@@ -352,10 +388,16 @@ class ParallelDecoder:
             for m in members:
                 suffix_from[m] = shared
         items = []
-        for s, prompt in enumerate(prompts):
-            items += [(prompt[p], p, s, p == len(prompt) - 1) for p in range(suffix_from[s], len(prompt))]
+        for s, (prompt, span) in enumerate(zip(prompts, spans)):
+            # The logits at position p are the next token's distribution: a scored token's
+            # log-probability is read at the position before it.
+            first, end = (span[0] - 1, span[1] - 1) if span else (0, 0)
+            items += [(prompt[p], p, s, p == len(prompt) - 1 or first <= p < end,
+                       prompt[p + 1] if first <= p < end and p < len(prompt) - 1 else -1)
+                      for p in range(suffix_from[s], len(prompt))]
         evaluated += len(items)
         self._logits_of = logits = {}
+        self._scored: dict[int, list[float]] = {}
         self._decode(items)
         rngs = [np.random.default_rng(int.from_bytes(hashlib.sha256(
             f"{self.settings.seed}:{','.join(map(str, p))}".encode()).digest()[:8], "little")) for p in prompts]
@@ -377,13 +419,13 @@ class ParallelDecoder:
             active = still
             if not active:
                 break
-            self._decode([(tokens[s][-1], positions[s], s, True) for s in active])
+            self._decode([(tokens[s][-1], positions[s], s, True, -1) for s in active])
             for s in active:
                 positions[s] += 1
         answers = []
         for s in range(len(prompts)):
             text = self._llama.detokenize(tokens[s]).decode("utf-8", errors="replace")
-            answers.append(Generation(_cut_at_stop(text, stop), logprobs[s]))
+            answers.append(Generation(_cut_at_stop(text, stop), logprobs[s], self._scored.get(s)))
         return answers, evaluated
 
     def _stopped(self, tokens: list[int], stop: tuple[str, ...]) -> bool:
@@ -410,6 +452,14 @@ class ParallelDecoder:
             weights = weights[:keep] / weights[:keep].sum()
             token = int(candidates[rng.choice(keep, p=weights)])
         return token, float(logits[token]) - log_norm
+
+
+def _logprob(logits, token: int) -> float:
+    """log softmax(logits)[token]."""
+    import numpy as np
+
+    top = float(logits.max())
+    return float(logits[token]) - top - float(np.log(np.exp(logits - top).sum()))
 
 
 class OpenAICompatibleLLM:

@@ -28,6 +28,10 @@ from __future__ import annotations
 # Where each signal is mapped from 0 to 1 (set on the demo symposium's lines; see the docs).
 RECOGNITION_RANGE = (0.60, 0.95)
 SIMILARITY_RANGE = (0.80, 0.92)
+# The source line's mean token log-probability under the translating model, read while its
+# prompt is evaluated (a misheard line, 重陽武士のサプライチェーンの教人家, is text the model does
+# not expect). Demo lines: -6.4 to -1.7 (EN), -10.6 to -3.1 (JA); median about -4.
+EXPECTED_RANGE = (-6.0, -2.0)
 FLAG_BELOW = 0.5
 
 
@@ -55,9 +59,12 @@ def similarities(sources: list[str], outputs: list[str]) -> list[float]:
     return [float(vectors[i] @ vectors[n + i]) for i in range(n)]
 
 
-def estimate(similarity: float | None, heard: float | None, checked: bool) -> dict:
+def estimate(similarity: float | None, heard: float | None, checked: bool,
+             expected: float | None = None) -> dict:
     """The estimate stored with a machine translation: its signals, score and flag."""
     parts = []
+    if expected is not None:
+        parts.append(_unit(expected, *EXPECTED_RANGE))
     if heard is not None:
         parts.append(_unit(heard, *RECOGNITION_RANGE))
     if similarity is not None:
@@ -68,4 +75,6 @@ def estimate(similarity: float | None, heard: float | None, checked: bool) -> di
         result["similarity"] = round(similarity, 4)
     if heard is not None:
         result["recognition"] = round(heard, 4)
+    if expected is not None:
+        result["expected"] = round(expected, 4)
     return result

@@ -45,7 +45,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 8  # bump when prompts or answer parsing change: cached translations are then not reused
+PROMPT_VERSION = 9  # bump when prompts or answer parsing change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -139,27 +139,28 @@ def build_messages(unit: Unit, before: list[dict], done: dict[str, str], config:
     src_name, tgt_name = LANGUAGE_NAMES.get(source, source), LANGUAGE_NAMES.get(target, target)
     system = (f"You are a professional conference translator at a symposium: {config.event.title.en or ''}. "
               f"Translate the {src_name} line into natural, faithful {tgt_name}. Answer with the translation "
-              f"only, on one line, written only in {tgt_name}, with no notes.")
+              f"only, on one line, written only in {tgt_name}, with no notes. Names and terms listed before "
+              f"the line are written exactly as given.")
     title = _session_title(config, unit.segment.get("session"), target) if settings.speaker_context else ""
     if title:
         # In the system prompt, not the user's message: there the model sometimes answered with
         # the "Session: ..." line itself (1 line in 40 on the demo).
         system += f" The current session: {title}."
-    user = []
-    terms = prompt_lines(unit.hits, source, target) if settings.glossary else []
-    if terms:
-        user.append(f"Always write these names and terms exactly like this in {tgt_name}:")
-        user += terms
+    # The glossary's lines for this line's terms, then the line. How to use them is said once,
+    # in the system prompt that every line of the round shares (evaluated once): in each user
+    # message that instruction was 17 of the ~45 tokens of a line with a term.
+    user = prompt_lines(unit.hits, source, target) if settings.glossary else []
     if before:
         user.append("Earlier lines (already translated; do not translate again):")
         for s in before:
             known = done.get(s["id"])
             user.append(f"  {_line_label(s, target, settings)}{s['text'].strip()}" + (f" => {known}" if known else ""))
+        user += ["", f"Translate into {tgt_name}:"]
+    elif user:
+        user.append("")
     text = unit.text
     if (settings.protect_terms == "substitute" or substitute_terms) and settings.glossary:
         text = substitute(text, unit.hits, target)
-    if user:
-        user += ["", f"Translate into {tgt_name}:"]
     user.append(f"{_line_label(unit.segment, target, settings)}{text}")
     if extra:
         user += ["", extra]
@@ -243,6 +244,7 @@ class Translator:
         try the glossary's target forms are written into the source line itself: the small model
         sometimes ignores a listed term however it is asked), at most ``max_retries`` times."""
         attempts: list[list[tuple[str, dict, float | None]]] = [[] for _ in units]
+        expected: list[float | None] = [None] * len(units)  # the source line's log-probability
         pending = list(range(len(units)))
         for attempt in range(self.settings.max_retries + 1):
             if not pending:
@@ -253,13 +255,15 @@ class Translator:
                 notes.append(self._retry_note(units[i], failed) if attempt else "")
                 substituted.append(attempt == self.settings.max_retries and "glossary" in failed)
             answers = self._ask([units[i] for i in pending], before, done, notes, substituted,
-                                temperature=0.3 if attempt else 0.0)
-            for i, (text, logprob) in zip(pending, answers):
+                                temperature=0.3 if attempt else 0.0, score=not attempt)
+            for i, (text, logprob, source_logprob) in zip(pending, answers):
+                if not attempt:
+                    expected[i] = source_logprob
                 unit = units[i]
                 context = [s["text"] for s in before.get(unit.id, []) if s["language"] == unit.target]
                 attempts[i].append((text, check(unit, text, self.settings, context), logprob))
             pending = [i for i in pending if not all(attempts[i][-1][1].values())]
-        return [self._record(unit, tries) for unit, tries in zip(units, attempts)]
+        return [self._record(unit, tries, source_logprob) for unit, tries, source_logprob in zip(units, attempts, expected)]
 
     def _retry_note(self, unit: Unit, failed: list[str]) -> str:
         tgt = LANGUAGE_NAMES.get(unit.target, unit.target)
@@ -270,23 +274,27 @@ class Translator:
         return " ".join(notes)
 
     def _ask(self, units: list[Unit], before, done, notes: list[str], substituted: list[bool],
-             temperature: float) -> list[tuple[str, float | None]]:
+             temperature: float, score: bool = False) -> list[tuple[str, float | None, float | None]]:
+        """Each unit's answer line, the mean log-probability of its tokens and (``score``, an
+        engine that reads them) of the source line's tokens as the model read them in the prompt."""
         if not self.instructable:  # a seq2seq model: plain texts in, texts out
             texts = [substitute(u.text, u.hits, u.target) if self.settings.protect_terms == "substitute" or sub
                      else u.text for u, sub in zip(units, substituted)]
             by_direction: dict[tuple[str, str], list[int]] = {}
             for i, u in enumerate(units):
                 by_direction.setdefault((u.source, u.target), []).append(i)
-            answers: list[tuple[str, float | None]] = [("", None)] * len(units)
+            answers: list[tuple[str, float | None, float | None]] = [("", None, None)] * len(units)
             for (source, target), members in by_direction.items():
                 for i, text in zip(members, self.llm.translate([texts[i] for i in members], source, target)):
-                    answers[i] = (text.strip(), None)
+                    answers[i] = (text.strip(), None, None)
             return answers
         requests = [build_messages(u, before.get(u.id, []), done.get(u.target, {}), self.config, self.settings, note, sub)
                     for u, note, sub in zip(units, notes, substituted)]
+        lines = [substitute(u.text, u.hits, u.target) if (self.settings.protect_terms == "substitute" or sub)
+                 and self.settings.glossary else u.text for u, sub in zip(units, substituted)]
         generations = complete_many(self.llm, requests, max_tokens=[self._budget(u) for u in units],
-                                    temperature=temperature, stop=("\n",))
-        return [(tidy(unlabelled(first_line(g.text), u.segment), u.target), g.mean_logprob)
+                                    temperature=temperature, stop=("\n",), score=lines if score else None)
+        return [(tidy(unlabelled(first_line(g.text), u.segment), u.target), g.mean_logprob, g.mean_scored)
                 for u, g in zip(units, generations)]
 
     def _budget(self, unit: Unit) -> int:
@@ -294,7 +302,8 @@ class Translator:
         Japanese character or ~4 English letters is about one token), never a runaway."""
         return min(self.settings.max_tokens_per_line * len(unit.segments), 24 + int(2 * len(unit.text)))
 
-    def _record(self, unit: Unit, attempts: list[tuple[str, dict, float | None]]) -> dict:
+    def _record(self, unit: Unit, attempts: list[tuple[str, dict, float | None]],
+                source_logprob: float | None = None) -> dict:
         if attempts:
             text, checks, logprob = max(attempts, key=lambda a: (sum(a[1].values()), a[1]["target_script"]))
         else:
@@ -306,6 +315,8 @@ class Translator:
                   "checks": checks, "status": "ok" if ok else "needs_translation", "attempts": len(attempts)}
         if logprob is not None:
             record["logprob"] = round(logprob, 4)  # mean log-probability of the answer's tokens
+        if source_logprob is not None:
+            record["source_logprob"] = round(source_logprob, 4)  # ... and of the source line's (quality.py)
         return record
 
 
@@ -447,7 +458,8 @@ def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
     answered = [(u, r) for u, r in zip(units, records) if r["text"].strip()]
     similarity = quality.similarities([u.text for u, _ in answered], [r["text"] for _, r in answered])
     for (unit, record), sim in zip(answered, similarity):
-        record["quality"] = quality.estimate(sim, quality.recognition(unit.segments), record["status"] == "ok")
+        record["quality"] = quality.estimate(sim, quality.recognition(unit.segments), record["status"] == "ok",
+                                             record.get("source_logprob"))
     for record in records:
         record.setdefault("quality", quality.estimate(None, None, False))
 
