@@ -432,3 +432,8 @@ def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_
     assert quality.estimate(0.91, quality.recognition(misheard), True)["score"] < good["score"]
     assert quality.estimate(0.80, quality.recognition(misheard), True)["flag"]  # about something else, misheard
     assert quality.estimate(0.91, 0.95, False)["flag"]  # a failed check is always flagged
+    # Where the engine read the source line's log-probability, an improbable (misheard) line is
+    # flagged whatever the recogniser's word probabilities said; a probable one is not.
+    assert quality.estimate(0.86, 0.95, True, expected=-7.5)["flag"]
+    assert not quality.estimate(0.86, 0.5, True, expected=-3.0)["flag"]
+    assert quality.estimate(0.86, 0.95, True, expected=-7.5)["expected"] == -7.5
