@@ -82,7 +82,7 @@ def test_two_runs_started_together_leave_one_clean_result(tmp_path):
     results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results
-    assert any("in use by another run" in err for code, err in results if code == 2)
+    assert any("in use by another run" in err for code, err in results if code == 2), results
     clean = _cli(*command, "--out", tmp_path / "clean")
     assert clean.returncode == 0, clean.stderr
     for name in ("ingest.json", "vad.json", "transcript.json"):

@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,10 +125,10 @@ def prepare_out_dir(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise PipelineError(f"--out {out_dir}: cannot create the output folder ({e.strerror})") from e
-    probe = out_dir / ".write-test"
+    # A probe of this process's own: two runs started together must not delete each other's.
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
+            pass
     except OSError as e:
         raise PipelineError(f"--out {out_dir}: the output folder is not writable ({e.strerror})") from e
 
