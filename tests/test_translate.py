@@ -437,3 +437,8 @@ def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_
     assert quality.estimate(0.86, 0.95, True, expected=-7.5)["flag"]
     assert not quality.estimate(0.86, 0.5, True, expected=-3.0)["flag"]
     assert quality.estimate(0.86, 0.95, True, expected=-7.5)["expected"] == -7.5
+    # A Japanese line's score reads the share of tokens the model found very unexpected instead.
+    assert quality.surprise([-0.5, -7.0, -1.0, -9.0]) == 0.5 and quality.surprise([]) is None
+    assert quality.estimate(0.86, 0.95, True, expected=-3.0, surprised=0.55)["flag"]
+    assert not quality.estimate(0.86, 0.5, True, expected=-7.5, surprised=0.25)["flag"]
+    assert quality.estimate(0.86, 0.5, True, expected=-7.5, surprised=0.25)["surprise"] == 0.25

@@ -102,6 +102,16 @@ def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text
 
 
+def _cpu_kernels() -> str:
+    """The instruction sets llama.cpp was built with ("AVX2 AVX512 AVX512_VNNI ..."): answers differ
+    in their last bits between builds, so provenance names the one that made them."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return " ".join(part.split("=")[0].strip() for part in info.split("|")
+                    if part.strip().endswith("= 1") and "AVX" in part)
+
+
 class LlamaCppLLM:
     """A GGUF model run in-process by llama-cpp-python with the model's own chat template."""
 
@@ -157,7 +167,8 @@ class LlamaCppLLM:
 
     def describe(self) -> dict:
         return {"engine": "llama-cpp", "model": self.label, "file": self.path.name,
-                "llama_cpp_python": package_version("llama-cpp-python"), "seed": self.settings.seed}
+                "llama_cpp_python": package_version("llama-cpp-python"), "cpu_kernels": _cpu_kernels(),
+                "seed": self.settings.seed}
 
     def close(self) -> None:
         """Free the weights and contexts now (a stage ends; the next one needs the memory)."""

@@ -20,9 +20,15 @@ too and left out of the score: on the demo's Japanese lines it ranked them the w
 - ``expected``: the source line's mean token log-probability under the translating model, read
   while the prompt is evaluated (llama-cpp engine; no extra pass). A misheard line is text the
   model does not expect; where it is known it stands in for ``recognition`` in the score.
+- ``surprise``: from the same log-probabilities, the share of the source line's tokens the model
+  finds very unexpected (below ``SURPRISING_LOGPROB``). For a Japanese line it stands in for
+  ``expected``: a misheard word is a few such tokens among ordinary ones, while the mean also
+  moves with every rare kanji (on 249 Japanese lines of the 3-hour run: Spearman with sentence
+  chrF 0.28 against the mean's 0.17, each with the similarity; on 150 English lines the mean
+  ranked a little better, 0.36 against 0.31, and stays).
 
 ``score`` in [0, 1] averages the two mapped signals; lines below ``FLAG_BELOW`` (with
-``expected``: ``FLAG_BELOW_EXPECTED``), and every line
+``expected``: ``FLAG_BELOW_EXPECTED``; with ``surprise``: ``FLAG_BELOW_SURPRISE``), and every line
 that failed a check, are flagged "needs review: translation". How well this ranks lines against
 reference translations is measured by ``evaluate`` (rank correlation with sentence chrF, share of
 the worst lines flagged); see docs/translation.md.
@@ -37,10 +43,17 @@ SIMILARITY_RANGE = (0.80, 0.92)
 # prompt is evaluated (a misheard line, 重陽武士のサプライチェーンの教人家, is text the model does
 # not expect). Demo lines: -6.4 to -1.7 (EN), -10.6 to -3.1 (JA); median about -4.
 EXPECTED_RANGE = (-6.0, -2.0)
+# Share of a Japanese line's tokens below SURPRISING_LOGPROB (e^-6: 1 in 400): 0.2-0.56 on the
+# 3-hour run's lines (deciles); mapped from 0.6 (0) down to 0.2 (1).
+SURPRISING_LOGPROB = -6.0
+SURPRISE_RANGE = (0.6, 0.2)
+SURPRISE_LANGUAGES = {"ja"}
 FLAG_BELOW = 0.5
 # With the source's log-probability: about a third of JA->EN lines and a fifth of EN->JA lines
 # flagged on the 3-hour benchmark run (docs/translation.md).
 FLAG_BELOW_EXPECTED = 0.33
+# With the surprise share (Japanese lines): a third of them flagged on the 3-hour run.
+FLAG_BELOW_SURPRISE = 0.4
 
 
 def _unit(value: float, low: float, high: float) -> float:
@@ -67,21 +80,34 @@ def similarities(sources: list[str], outputs: list[str]) -> list[float]:
     return [float(vectors[i] @ vectors[n + i]) for i in range(n)]
 
 
+def surprise(logprobs: list[float] | None) -> float | None:
+    """Share of the tokens the model found very unexpected (below ``SURPRISING_LOGPROB``)."""
+    if not logprobs:
+        return None
+    return sum(1 for value in logprobs if value < SURPRISING_LOGPROB) / len(logprobs)
+
+
 def estimate(similarity: float | None, heard: float | None, checked: bool,
-             expected: float | None = None) -> dict:
-    """The estimate stored with a machine translation: its signals, score and flag."""
+             expected: float | None = None, surprised: float | None = None) -> dict:
+    """The estimate stored with a machine translation: its signals, score and flag.
+    ``surprised`` is given for the source languages in ``SURPRISE_LANGUAGES`` only."""
     parts = []
-    # The source's log-probability, where the engine reads it, replaces the recogniser's word
-    # probability in the score (on the 3-hour run's 1,062 lines it ranked better in both
+    # The source's log-probabilities, where the engine reads them, replace the recogniser's word
+    # probability in the score (on the 3-hour run's 1,062 lines they ranked better in both
     # directions; the recognition is still stored).
-    if expected is not None:
+    if surprised is not None:
+        parts.append(_unit(surprised, *SURPRISE_RANGE))
+        below = FLAG_BELOW_SURPRISE
+    elif expected is not None:
         parts.append(_unit(expected, *EXPECTED_RANGE))
-    elif heard is not None:
-        parts.append(_unit(heard, *RECOGNITION_RANGE))
+        below = FLAG_BELOW_EXPECTED
+    else:
+        if heard is not None:
+            parts.append(_unit(heard, *RECOGNITION_RANGE))
+        below = FLAG_BELOW
     if similarity is not None:
         parts.append(_unit(similarity, *SIMILARITY_RANGE))
     score = round(sum(parts) / len(parts), 3) if parts else None
-    below = FLAG_BELOW_EXPECTED if expected is not None else FLAG_BELOW
     result = {"score": score, "flag": (not checked) or (score is not None and score < below)}
     if similarity is not None:
         result["similarity"] = round(similarity, 4)
@@ -89,4 +115,6 @@ def estimate(similarity: float | None, heard: float | None, checked: bool,
         result["recognition"] = round(heard, 4)
     if expected is not None:
         result["expected"] = round(expected, 4)
+    if surprised is not None:
+        result["surprise"] = round(surprised, 4)
     return result
