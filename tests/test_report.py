@@ -305,6 +305,9 @@ def test_what_is_told_after_noted_that_is_a_sentence_not_a_fragment():
     assert not report_en("Research, integrity, and security management perspectives from the US-Japan cooperation.").clean
     assert report_en("Our university screens every sponsor against three restricted lists.").clean
     assert report_en("Research security matters because open science must not be naive.").clean
+    # A rendering that lost its subject (the demo's Watanabe line, 2026-12-05) is not told either.
+    assert not report_en("Is responsible for training and developing specialized personnel.").clean
+    assert report_en("The university is responsible for training specialized personnel.").clean
     first = lambda whole, pieces: 0  # noqa: E731 (take whatever piece is offered first)
     smith = report_en("In the United States, basic and applied research, whose results are ordinarily published "
                       "in fundamental research, and those results are not subject to export control.")

@@ -354,12 +354,21 @@ def is_clause(text: str) -> bool:
     return bool(roots) and all(_verb_head(root) for root in roots)
 
 
+# A verb's subject: "noted that is responsible for training" (a translation that dropped it) and
+# an imperative ("choose the language") do not follow "noted that". Only a clause that opens
+# with its verb is refused for want of one: the small parser sometimes hangs the subject on a
+# phrase before it ("in the US classified work needs that clearance").
+_SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
+
+
 def _verb_head(root) -> bool:
+    if root.pos_ in ("VERB", "AUX"):
+        first = next(token for token in root.doc if not token.is_punct)
+        return first.pos_ not in ("VERB", "AUX") or any(child.dep_ in _SUBJECTS for child in root.children)
     # The small parser reads some verbs in -s as plural nouns ("our university screens every
     # sponsor", "research security matters because …"); such a "noun" with an object or a
     # clause of its own is the verb.
-    return root.pos_ in ("VERB", "AUX") or (root.tag_ == "NNS" and any(
-        child.dep_ in ("dobj", "advcl", "ccomp", "xcomp") for child in root.children))
+    return root.tag_ == "NNS" and any(child.dep_ in ("dobj", "advcl", "ccomp", "xcomp") for child in root.children)
 
 
 # A piece of a sentence that opens by pointing back at what was cut off ("it is not controlled").
