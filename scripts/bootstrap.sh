@@ -88,7 +88,9 @@ install_llama_cpp() {
         log "building llama-cpp-python $LLAMA_VERSION for $isa once (several minutes; cached in $cache)"
         CMAKE_ARGS="$args" "$VENV/bin/pip" wheel -q --no-deps -w "$cache" "llama-cpp-python==$LLAMA_VERSION"
     fi
-    "$VENV/bin/pip" install -q --force-reinstall --no-deps "$cache"/llama_cpp_python-$LLAMA_VERSION-*.whl
+    # The same version of another build may be installed: out first, then in with its dependencies.
+    "$VENV/bin/pip" uninstall -q -y llama-cpp-python 2>/dev/null || true
+    "$VENV/bin/pip" install -q "$cache"/llama_cpp_python-$LLAMA_VERSION-*.whl
     echo "$isa" > "$marker"
 }
 
