@@ -442,3 +442,9 @@ def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_
     assert quality.estimate(0.86, 0.95, True, expected=-3.0, surprised=0.55)["flag"]
     assert not quality.estimate(0.86, 0.5, True, expected=-7.5, surprised=0.25)["flag"]
     assert quality.estimate(0.86, 0.5, True, expected=-7.5, surprised=0.25)["surprise"] == 0.25
+    # A number the source did not state is flagged, however good the line looks otherwise.
+    assert quality.invented_numbers("今年5月から始まりました。", "It started in May 2023.") == [2023.0]
+    assert quality.invented_numbers("一人か二人です。", "One or two people.") == []
+    assert quality.invented_numbers("お願いいたします。", "Please, for 3 hours.") == [3.0]
+    invented = quality.estimate(0.95, 0.97, True, expected=-2.0, invented=[2023.0])
+    assert invented["flag"] and invented["invented_numbers"] == [2023] and invented["score"] > 0.9

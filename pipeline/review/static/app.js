@@ -107,7 +107,13 @@ function translationFlagged(seg) {
 }
 function translationScore(seg) {
   const q = seg.translation && seg.translation.quality;
-  return seg.translation && seg.translation.status === "needs_translation" ? -1 : (q && q.score !== null ? q.score : 2);
+  if (seg.translation && seg.translation.status === "needs_translation") return -1;
+  if (q && q.invented_numbers) return -0.5;  // a number the speaker did not say: next after the failed checks
+  return q && q.score !== null ? q.score : 2;
+}
+function translationDoubt(seg) {
+  const q = seg.translation && seg.translation.quality;
+  return q && q.invented_numbers ? ` (a number not in the source: ${q.invented_numbers.join(", ")})` : "";
 }
 // Transcript order, or the weakest translations first when reviewing translations.
 function ordered() {
@@ -224,7 +230,7 @@ function segmentParts(seg) {
   cols.append(el("div", { class: "translation", lang: seg.target || "", title: "double-click to edit the translation",
                           ondblclick: () => editTranslation(seg) },
     tr ? tr.text : "—", el("span", { class: "src", text: tr ? `translation (${tr.source})` +
-      (translationFlagged(seg) ? " · needs review: translation" : "") : "no translation yet" })));
+      (translationFlagged(seg) ? " · needs review: translation" + translationDoubt(seg) : "") : "no translation yet" })));
   if (document.body.classList.contains("has-interp")) {
     const it = S.interp[seg.id];
     cols.append(el("div", { class: "interp", title: "the interpreter's rendering; click to hear it",
