@@ -27,10 +27,10 @@ too and left out of the score: on the demo's Japanese lines it ranked them the w
   chrF 0.28 against the mean's 0.17, each with the similarity; on 150 English lines the mean
   ranked a little better, 0.36 against 0.31, and stays).
 
-A translation that states a number its source does not is flagged whatever its score
-(``invented_numbers``). ``score`` in [0, 1] averages the two mapped signals; lines below ``FLAG_BELOW`` (with
-``expected``: ``FLAG_BELOW_EXPECTED``; with ``surprise``: ``FLAG_BELOW_SURPRISE``), and every line
-that failed a check, are flagged "needs review: translation". How well this ranks lines against
+``score`` in [0, 1] averages the two mapped signals; lines below ``FLAG_BELOW`` (with
+``expected``: ``FLAG_BELOW_EXPECTED``; with ``surprise``: ``FLAG_BELOW_SURPRISE``), every line
+that failed a check, and every line that states a number its source does not
+(``invented_numbers``) are flagged "needs review: translation". How well this ranks lines against
 reference translations is measured by ``evaluate`` (rank correlation with sentence chrF, share of
 the worst lines flagged); see docs/translation.md.
 """
