@@ -13,9 +13,10 @@ import pytest
 
 from pipeline.core.config import load_config
 from pipeline.report import grounding
-from pipeline.report.grounding import Checker, numbers, proper_nouns
+from pipeline.report.grounding import Checker, proper_nouns
 from pipeline.report.source import load_source
 from pipeline.report.stage import build, claims_of
+from pipeline.text.numbers import numbers
 
 CONFIG = """
 event:

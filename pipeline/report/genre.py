@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.config import Config
-from .grounding import numbers
+from ..text.numbers import numbers
 
 QUOTE_WORDS = 8
 _CITATION = re.compile(r"\s*\[\[[0-9:]+\]\]\([^)]*\)")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.config import Config
-from ..text.numbers import number_words, numbers  # noqa: F401 (numbers: read by genre.py and the tests)
+from ..text.numbers import number_words, numbers
 from .source import Source, joined
 
 MACHINE = ("machine", "llm")  # renderings no person checked

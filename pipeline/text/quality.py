@@ -37,6 +37,8 @@ the worst lines flagged); see docs/translation.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .numbers import number_words, numbers
 
 # Where each signal is mapped from 0 to 1 (set on the demo symposium's lines; see the docs).
@@ -100,7 +102,7 @@ def invented_numbers(source: str, output: str) -> list[float]:
 
 def estimate(similarity: float | None, heard: float | None, checked: bool,
              expected: float | None = None, surprised: float | None = None,
-             invented: list[float] = ()) -> dict:
+             invented: Sequence[float] = ()) -> dict:
     """The estimate stored with a machine translation: its signals, score and flag.
     ``surprised`` is given for the source languages in ``SURPRISE_LANGUAGES`` only; a line with
     ``invented`` numbers is flagged whatever its score."""

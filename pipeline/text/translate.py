@@ -38,7 +38,7 @@ from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from . import quality
 from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute
-from .llm import complete_many
+from .llm import Generation, complete_many
 from .sentences import join_texts, sentences, share_out
 
 # The artifact this stage reads (the review stage's output; same segment shape as aligned.json).
@@ -250,7 +250,7 @@ class Translator:
         try the glossary's target forms are written into the source line itself: the small model
         sometimes ignores a listed term however it is asked), at most ``max_retries`` times."""
         attempts: list[list[tuple[str, dict, float | None]]] = [[] for _ in units]
-        expected: list[list[float] | None] = [None] * len(units)  # the source line's token log-probabilities
+        firsts: list[Generation | None] = [None] * len(units)  # first answers: the source line's log-probabilities
         pending = list(range(len(units)))
         for attempt in range(self.settings.max_retries + 1):
             if not pending:
@@ -262,14 +262,14 @@ class Translator:
                 substituted.append(attempt == self.settings.max_retries and "glossary" in failed)
             answers = self._ask([units[i] for i in pending], before, done, notes, substituted,
                                 temperature=0.3 if attempt else 0.0, score=not attempt)
-            for i, (text, logprob, source_logprobs) in zip(pending, answers):
+            for i, (text, logprob, generation) in zip(pending, answers):
                 if not attempt:
-                    expected[i] = source_logprobs
+                    firsts[i] = generation
                 unit = units[i]
                 context = [s["text"] for s in before.get(unit.id, []) if s["language"] == unit.target]
                 attempts[i].append((text, check(unit, text, self.settings, context), logprob))
             pending = [i for i in pending if not all(attempts[i][-1][1].values())]
-        return [self._record(unit, tries, source_logprobs) for unit, tries, source_logprobs in zip(units, attempts, expected)]
+        return [self._record(unit, tries, generation) for unit, tries, generation in zip(units, attempts, firsts)]
 
     def _retry_note(self, unit: Unit, failed: list[str]) -> str:
         tgt = LANGUAGE_NAMES.get(unit.target, unit.target)
@@ -280,16 +280,16 @@ class Translator:
         return " ".join(notes)
 
     def _ask(self, units: list[Unit], before, done, notes: list[str], substituted: list[bool],
-             temperature: float, score: bool = False) -> list[tuple[str, float | None, list[float] | None]]:
-        """Each unit's answer line, the mean log-probability of its tokens and (``score``, an
-        engine that reads them) the log-probabilities of the source line's tokens as the model
-        read them in the prompt."""
+             temperature: float, score: bool = False) -> list[tuple[str, float | None, Generation | None]]:
+        """Each unit's answer line, the mean log-probability of its tokens, and the generation
+        (``score``, an engine that reads them: with the log-probabilities of the source line's
+        tokens as the model read them in the prompt)."""
         if not self.instructable:  # a seq2seq model: plain texts in, texts out
             texts = [line_text(u, self.settings, sub) for u, sub in zip(units, substituted)]
             by_direction: dict[tuple[str, str], list[int]] = {}
             for i, u in enumerate(units):
                 by_direction.setdefault((u.source, u.target), []).append(i)
-            answers: list[tuple[str, float | None, list[float] | None]] = [("", None, None)] * len(units)
+            answers: list[tuple[str, float | None, Generation | None]] = [("", None, None)] * len(units)
             for (source, target), members in by_direction.items():
                 for i, text in zip(members, self.llm.translate([texts[i] for i in members], source, target)):
                     answers[i] = (text.strip(), None, None)
@@ -299,7 +299,7 @@ class Translator:
         lines = [line_text(u, self.settings, sub) for u, sub in zip(units, substituted)]
         generations = complete_many(self.llm, requests, max_tokens=[self._budget(u) for u in units],
                                     temperature=temperature, stop=("\n",), score=lines if score else None)
-        return [(tidy(unlabelled(first_line(g.text), u.segment), u.target), g.mean_logprob, g.scored)
+        return [(tidy(unlabelled(first_line(g.text), u.segment), u.target), g.mean_logprob, g)
                 for u, g in zip(units, generations)]
 
     def _budget(self, unit: Unit) -> int:
@@ -308,7 +308,7 @@ class Translator:
         return min(self.settings.max_tokens_per_line * len(unit.segments), 24 + int(2 * len(unit.text)))
 
     def _record(self, unit: Unit, attempts: list[tuple[str, dict, float | None]],
-                source_logprobs: list[float] | None = None) -> dict:
+                first: Generation | None = None) -> dict:
         if attempts:
             text, checks, logprob = max(attempts, key=lambda a: (sum(a[1].values()), a[1]["target_script"]))
         else:
@@ -320,9 +320,9 @@ class Translator:
                   "checks": checks, "status": "ok" if ok else "needs_translation", "attempts": len(attempts)}
         if logprob is not None:
             record["logprob"] = round(logprob, 4)  # mean log-probability of the answer's tokens
-        if source_logprobs:  # ... and of the source line's tokens, read in the prompt (quality.py)
-            record["source_logprob"] = round(sum(source_logprobs) / len(source_logprobs), 4)
-            record["source_surprise"] = round(quality.surprise(source_logprobs), 4)
+        if first is not None and first.scored:  # ... and of the source line's, read in the prompt (quality.py)
+            record["source_logprob"] = round(first.mean_scored, 4)
+            record["source_surprise"] = round(quality.surprise(first.scored), 4)
         return record
 
 
