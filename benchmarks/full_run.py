@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.long_recording import build  # noqa: E402
 from pipeline.core.config import load_config  # noqa: E402
 from pipeline.core.events import ConsoleSink, Event, reporting_to  # noqa: E402
-from pipeline.core.runner import run_pipeline  # noqa: E402
+from pipeline.core.errors import PipelineError  # noqa: E402
+from pipeline.core.runner import run_pipeline, select_stages  # noqa: E402
 from pipeline.core.storage import read_json  # noqa: E402
 
 
@@ -110,6 +111,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--from", dest="from_stage", help="rerun from this stage on the earlier artifacts in --work")
     args = parser.parse_args()
+    if args.from_stage:
+        try:
+            select_stages(args.from_stage, None)  # a wrong name is refused before minutes of audio are built
+        except PipelineError as e:
+            parser.error(f"--from: {e}")
     args.work.mkdir(parents=True, exist_ok=True)
     recording = args.work / f"long-{int(args.minutes)}min.opus"
     truth = recording.with_suffix(".truth.json")
