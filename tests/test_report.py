@@ -549,6 +549,24 @@ def test_the_interpreters_rendering_comes_before_the_machines(config):
     assert source.rendering("seg-00002", "ja") == {"text": LINES[3][3], "source": "interpreter"}
 
 
+def test_a_rendering_linked_to_two_speakers_or_weakly_is_neither_ones(config):
+    """The interpreter's recogniser kept the host's thanks and the next speaker's first sentence
+    in one segment ("Thank you, Mr Smith. ..."): linked to both, it is not told as either one's
+    rendering, and a link weaker than the translate stage uses is not either; the machine's stays."""
+    from pipeline.report.source import load_source
+
+    machine = {"ja": {"text": "機械の訳。", "source": "machine", "status": "ok"}}
+    rendering = lambda ids, confidence: {"segment_ids": ids, "text": LINES[3][3], "confidence": confidence}
+    shared = {"segments": {"seg-00001": machine, "seg-00002": machine},
+              "interpretation": {"seg-00001": rendering(["seg-00004"], 0.9), "seg-00002": rendering(["seg-00004"], 0.9)}}
+    speakers = {s["id"]: s["speaker"] for s in transcript()["segments"]}
+    assert speakers["seg-00001"] != speakers["seg-00002"]
+    source = load_source(config, transcript(), shared)
+    assert source.rendering("seg-00002", "ja")["source"] == "machine"
+    weak = {"segments": {"seg-00002": machine}, "interpretation": {"seg-00002": rendering(["seg-00004"], 0.2)}}
+    assert load_source(config, transcript(), weak).rendering("seg-00002", "ja")["source"] == "machine"
+
+
 def test_a_translation_the_quality_estimate_flags_is_told_only_when_nothing_better_was_said(config):
     """The translate stage flags a line for an editor: the report tells the speaker's other
     sentence, and tells a flagged one, marked for the editor, only when it is all there is."""

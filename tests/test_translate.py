@@ -254,6 +254,28 @@ def test_interpretation_links_by_lag_language_and_meaning(monkeypatch):
     assert links["f3"]["language"] == "ja"
 
 
+def test_a_floor_fragment_inside_a_long_rendering_is_linked_to_it(monkeypatch):
+    """The recogniser cut one Japanese sentence into three fragments at pauses; the interpreter's
+    rendering of the whole sentence is one segment that began before the last two. Each fragment
+    is linked to it by overlap, the rendering far after them is not (on the two-track demo, 52 of
+    160 floor segments had their right rendering only this way)."""
+    import numpy as np
+
+    from pipeline.text import interpretation
+
+    monkeypatch.setattr(interpretation, "_embed", lambda texts: np.ones((len(texts), 4)) / 2.0)
+    config = load_config_text(CONFIG + "recording:\n  tracks:\n    - {name: floor, role: floor}\n"
+                                       "    - {name: interpretation, stream: 1, role: interpretation}\n")
+    segment = lambda id_, track, start, end, language, text: {"id": id_, "track": track, "start_s": start, "end_s": end,
+                                                               "language": language, "text": text}
+    segments = [segment("f1", "floor", 10.0, 12.0, "ja", "その柱の一つが"), segment("f2", "floor", 12.5, 14.0, "ja", "量子、AI、"),
+                segment("f3", "floor", 14.5, 18.0, "ja", "バイオといった分野の研究開発です。"),
+                segment("i1", "interpretation", 11.0, 20.5, "en", "One pillar is R&D in quantum, AI and biotech."),
+                segment("i2", "interpretation", 40.0, 43.0, "en", "Much later.")]
+    links = interpretation.link(segments, {}, config)
+    assert {k: v["segment_ids"] for k, v in links.items()} == {"f1": ["i1"], "f2": ["i1"], "f3": ["i1"]}
+
+
 def load_config_text(text: str):
     import tempfile
     from pathlib import Path
@@ -418,6 +440,28 @@ def test_a_sentence_the_interpreter_rendered_takes_the_rendering_and_is_not_sent
     assert "皆様、おはようございます。" not in fake.lines_seen
     counters = read_json(out / "manifest.json")["stages"]["translate"]["counters"]
     assert counters["from_interpreter"] + counters["translated"] == counters["lines"]
+
+
+def test_sentences_sharing_one_rendering_share_it_out_once_and_never_across_speakers(setup):
+    """The interpreter's recogniser kept two floor sentences in one segment: they take it as one
+    group, shared out over their segments, so no words are the translation of two sentences. A
+    rendering shared by two speakers' sentences is not used (a share-out could put the host's
+    words on the next speaker's line): those go to the model."""
+    settings = load_config(setup[0]).translate
+    assert settings.interpretation.use_min_confidence <= 0.6
+    line = lambda id_, speaker, text: {"id": id_, "speaker": speaker, "text": text, "language": "ja"}
+    thanks, invite = line("f1", "shibano", "城山先生、ありがとうございました。"), line("f2", "shibano", "続きまして、ハインズ様、お願いいたします。")
+    hello, pillar = line("f3", "shibano", "飯田参事官、お願いいたします。"), line("f4", "iida", "飯田です。")
+    units = [translate.Unit([s], "ja", "en") for s in (thanks, invite, hello, pillar)]
+    rendering = lambda ids, text: {"segment_ids": ids, "text": text, "language": "en", "confidence": 0.6}
+    both = rendering(["i1"], "Thank you, Professor Shiroyama. Next, Mr. Hines, please.")
+    across = rendering(["i2"], "Mr. Iida, please. This is Iida.")
+    records = translate._interpreter_records(units, {"f1": both, "f2": both, "f3": across, "f4": across}, settings)
+    assert set(records) == {id(units[0]), id(units[1])}
+    first, second = records[id(units[0])][0], records[id(units[1])][0]
+    assert first["source"] == second["source"] == "interpreter"
+    assert f"{first['text']} {second['text']}" == both["text"]  # shared out, said once
+    assert first["sentence"] == ["f1", "f2"] and first["sentence_text"] == both["text"]
 
 
 def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_checks():

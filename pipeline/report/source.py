@@ -271,10 +271,21 @@ def load_source(config: Config, transcript: dict, translations: dict | None = No
         segments.append(segment)
     segments.sort(key=lambda s: s["start_s"])
     by_id = {s["id"]: s for s in transcript["segments"]}
-    return Source(config, segments, by_id, _renderings(translations or {}, by_id, floor), round(unattributed, 1))
+    return Source(config, segments, by_id, _renderings(translations or {}, by_id, floor,
+                                                      config.translate.interpretation.use_min_confidence),
+                  round(unattributed, 1))
 
 
-def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[str, dict[str, dict]]:
+def _interpretation_entries(translations: dict, by_id: dict[str, dict]) -> list[tuple[list[str], dict]]:
+    """(segment ids, entry) of each link under translations.json's "interpretation": the key and
+    its linked ids, those in the transcript."""
+    return [([i for i in [key, *entry.get("segment_ids", [])] if i in by_id], entry)
+            for key, entry in (translations.get("interpretation") or {}).items()
+            if isinstance(entry, dict) and entry.get("text")]
+
+
+def _renderings(translations: dict, by_id: dict[str, dict], floor: str,
+                use_min_confidence: float = 0.0) -> dict[str, dict[str, dict]]:
     """translations.json -> {segment id: {lang: {"text", "source"}}}; interpretation as a fallback."""
     out: dict[str, dict[str, dict]] = {}
     for segment_id, languages in (translations.get("segments") or {}).items():
@@ -290,18 +301,29 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str) -> dict[
                     out[segment_id][language]["sentence"] = entry["sentence"]
     # "interpretation" pairs floor segments with the interpreter's segments; which side is the key
     # is not relied on: the floor ones get the interpreter's text, in the interpreter's language.
-    # A human interpreter's rendering comes before the machine's (the editor's before both).
-    for key, entry in (translations.get("interpretation") or {}).items():
-        if not isinstance(entry, dict) or not entry.get("text"):
-            continue
-        ids = [key, *entry.get("segment_ids", [])]
-        interpreted = [by_id[i] for i in ids if i in by_id and by_id[i].get("track", floor) != floor]
-        if not interpreted:
+    # A human interpreter's rendering comes before the machine's (the editor's before both) when
+    # the link is as strong as the translate stage asks before using one, and its rendering is
+    # linked to one speaker's words only: the interpreter's recogniser often keeps the host's
+    # "Thank you, Mr Smith." and the next speaker's first sentence in one segment, which is
+    # neither's rendering. Where the translate stage took the interpreter's words itself, its
+    # record (shared out over the sentences they render) stands.
+    entries = _interpretation_entries(translations, by_id)
+    speakers_of: dict[str, set] = {}  # interpretation segment -> the speakers of the floor linked to it
+    for ids, _ in entries:
+        speakers = {by_id[i].get("speaker") for i in ids if by_id[i].get("track", floor) == floor}
+        for i in ids:
+            if by_id[i].get("track", floor) != floor:
+                speakers_of.setdefault(i, set()).update(speakers)
+    for ids, entry in entries:
+        interpreted = [by_id[i] for i in ids if by_id[i].get("track", floor) != floor]
+        weak = (entry.get("confidence") or 0.0) < use_min_confidence
+        if not interpreted or weak or any(len(speakers_of[s["id"]]) > 1 for s in interpreted):
             continue
         language = interpreted[0]["language"]
         for segment_id in ids:
-            segment = by_id.get(segment_id)
-            if segment and segment.get("track", floor) == floor:
+            segment = by_id[segment_id]
+            taken = out.get(segment_id, {}).get(language, {}).get("source") == "interpreter"
+            if segment.get("track", floor) == floor and not taken:
                 out.setdefault(segment_id, {})[language] = {"text": entry["text"], "source": "interpreter"}
     # Editors' translations travel in reviewed.json (segments[].review.translation): they come first.
     for segment_id, segment in by_id.items():

@@ -419,42 +419,75 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
     for unit in units:
         edited = _edited(unit)
         if edited:  # an editor's translation wins over the machine's and is not checked again
-            record = {"text": edited, "source": "editor", "engine": None, "model": None,
-                      "glossary_hits": [], "checks": {}, "status": "ok"}
+            pieces = _pieces(unit, {"text": edited, "source": "editor", "engine": None, "model": None,
+                                    "glossary_hits": [], "checks": {}, "status": "ok"})
         elif id(unit) in from_interpreter:
-            record = from_interpreter[id(unit)]
+            pieces = from_interpreter[id(unit)]
         else:
-            record = cache[keys[id(unit)]]
-        for segment, piece in zip(unit.segments, _pieces(unit, record)):
+            pieces = _pieces(unit, cache[keys[id(unit)]])
+        for segment, piece in zip(unit.segments, pieces):
             results.setdefault(segment["id"], {})[unit.target] = piece
     counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
     return results, counters
 
 
-def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSettings) -> dict[int, dict]:
-    """The interpreter's rendering as the translation of each sentence whose every segment is
-    linked to it strongly enough, in the sentence's target language, in the target script;
-    labelled as the interpreter's (never as the speaker's words) and not sent to the model."""
+def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSettings) -> dict[int, list[dict]]:
+    """The interpreter's rendering as the translation of the sentences it renders, as one record
+    per segment (``_pieces``), labelled as the interpreter's (never as the speaker's words); those
+    sentences are not sent to the model.
+
+    The interpreter's recogniser often keeps two or three floor sentences in one segment
+    ("Thank you, Professor Shiroyama. Next, I'd like to invite Mr. Tom Hines, …"), so consecutive
+    sentences linked to a shared rendering form one group, rendered once and shared out over the
+    group's segments: the same words are never the translation of two sentences. A group is used
+    only when every segment of every sentence in it is linked strongly enough, in the target
+    language, all by one speaker (a share-out could put one speaker's words on another's line),
+    and the joined rendering is in the target script; otherwise the whole group goes to the
+    model (a sentence told by the model beside a rendering that also tells it would say it
+    twice)."""
     threshold = settings.interpretation.use_min_confidence
-    records = {}
-    for unit in units:
-        found = [links.get(s["id"]) for s in unit.segments]
-        if _edited(unit) or not all(l and l["confidence"] >= threshold and l["language"] == unit.target for l in found):
+    records: dict[int, list[dict]] = {}
+    for group in _groups_sharing_renderings(units, links):
+        found = [links.get(s["id"]) for unit in group for s in unit.segments]
+        target = group[0].target
+        speakers = {u.segment.get("speaker") for u in group}
+        if len(speakers) > 1 or any(_edited(u) or u.target != target for u in group) or \
+                not all(l and l["confidence"] >= threshold and l["language"] == target for l in found):
             continue
         renderings, seen = [], set()
-        for link, text in ((l, l["text"]) for l in found):
+        for link in found:
             if tuple(link["segment_ids"]) not in seen:
                 seen.add(tuple(link["segment_ids"]))
-                renderings.append(text)
-        text = join_texts(renderings, unit.target)
-        checks = check(unit, text, settings)
+                renderings.append(link["text"])
+        whole = Unit([s for u in group for s in u.segments], group[0].source, target)
+        text = join_texts(renderings, target)
+        checks = check(whole, text, settings)
         if not (checks["not_empty"] and checks["target_script"]):
             continue
-        records[id(unit)] = {"text": text, "source": "interpreter", "engine": None, "model": None,
-                             "glossary_hits": [], "checks": {}, "status": "ok",
-                             "link_confidence": min(l["confidence"] for l in found),
-                             "interpretation_ids": [i for l in found for i in l["segment_ids"]]}
+        record = {"text": text, "source": "interpreter", "engine": None, "model": None,
+                  "glossary_hits": [], "checks": {}, "status": "ok",
+                  "link_confidence": min(l["confidence"] for l in found),
+                  "interpretation_ids": list(dict.fromkeys(i for l in found for i in l["segment_ids"]))}
+        pieces = iter(_pieces(whole, record))
+        for unit in group:
+            records[id(unit)] = [next(pieces) for _ in unit.segments]
     return records
+
+
+def _groups_sharing_renderings(units: list[Unit], links: dict) -> list[list[Unit]]:
+    """Consecutive sentences of one target language, grouped while each shares a linked
+    rendering with the one before it; a sentence sharing none is a group of its own."""
+    groups: list[list[Unit]] = []
+    previous: set[str] = set()
+    for unit in units:
+        linked = {i for s in unit.segments for i in (links.get(s["id"]) or {}).get("segment_ids", [])}
+        if groups and groups[-1][-1].target == unit.target and linked & previous:
+            groups[-1].append(unit)
+            previous |= linked
+        else:
+            groups.append([unit])
+            previous = linked
+    return groups
 
 
 def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
