@@ -486,6 +486,11 @@ def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_
     assert quality.estimate(0.86, 0.95, True, expected=-3.0, surprised=0.55)["flag"]
     assert not quality.estimate(0.86, 0.5, True, expected=-7.5, surprised=0.25)["flag"]
     assert quality.estimate(0.86, 0.5, True, expected=-7.5, surprised=0.25)["surprise"] == 0.25
+    # An English line's score also reads how sure the model was of its own answer: an answer
+    # it wrote unsurely is flagged, the same line answered surely is not.
+    assert quality.estimate(0.84, 0.9, True, expected=-4.0, answer=-0.9)["flag"]
+    assert not quality.estimate(0.84, 0.9, True, expected=-4.0, answer=-0.3)["flag"]
+    assert quality.estimate(0.84, 0.9, True, expected=-4.0, answer=-0.3)["answer"] == -0.3
     # A number the source did not state is flagged, however good the line looks otherwise.
     assert quality.invented_numbers("今年5月から始まりました。", "It started in May 2023.") == [2023.0]
     assert quality.invented_numbers("一人か二人です。", "One or two people.") == []

@@ -498,7 +498,8 @@ def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
         surprised = record.get("source_surprise") if unit.source in quality.SURPRISE_LANGUAGES else None
         record["quality"] = quality.estimate(sim, quality.recognition(unit.segments), record["status"] == "ok",
                                              record.get("source_logprob"), surprised,
-                                             quality.invented_numbers(unit.text, record["text"]))
+                                             quality.invented_numbers(unit.text, record["text"]),
+                                             record.get("logprob") if unit.source in quality.ANSWER_LANGUAGES else None)
     for record in records:
         record.setdefault("quality", quality.estimate(None, None, False))
 
