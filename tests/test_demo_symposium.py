@@ -66,3 +66,19 @@ def test_interpreted_recording(interpreted):
     assert interpretation and {s["speaker"] for s in interpretation} <= {"interpreter-en", "interpreter-ja"}
     floor_people = {s["speaker"] for s in aligned["segments"] if s["track"] == "floor"}
     assert not any(p.startswith("interpreter") for p in floor_people)
+
+
+def test_interpreters_renderings_link_to_the_floor_fragments_they_render(interpreted):
+    """The recogniser's segments of the two-track demo, source text only (as the translate stage
+    links them before asking the model): measured 2026-12-05, 76.2 % of the floor segments
+    linked, 96.7 % of the links to the right rendering (55.6 % / 93.6 % before a floor fragment
+    inside the rendering of its whole sentence was linked by overlap)."""
+    from pipeline.evaluation.evaluate import _nearest, load_truth
+    from pipeline.evaluation.translation import link_figures
+    from pipeline.text import interpretation
+
+    aligned = read_json(interpreted / "aligned.json")
+    links = interpretation.link(aligned["segments"], {}, load_config(ROOT / "configs" / "demo-interpreted.yaml"))
+    figures = link_figures(aligned, links, load_truth(TRUTH)["utterances"], _nearest)
+    assert figures["link_share"] >= 0.70
+    assert figures["link_accuracy"] >= 0.94
