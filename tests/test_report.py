@@ -255,6 +255,9 @@ def test_reported_speech_by_rule_in_english():
     assert report_en("I think open science must stay open.").form == "view"
     topic = report_en("Let me briefly explain the four pillars of the Act.")
     assert (topic.text, topic.form) == ("explained the four pillars of the Act", "topic")
+    # A moderator's question announced in the first person is told as what they asked about.
+    question = report_en("Next, I will ask about the fundamental research exception.")
+    assert (question.text, question.form, question.clean) == ("asked about the fundamental research exception", "topic", True)
     asked = report_en("Please choose your language with the button.", request=True)
     assert (asked.text, asked.form) == ("choose their language with the button", "request")
     # "I" has no gender-free third person here: such a sentence is not told by rule.

@@ -38,9 +38,11 @@ _EN_VIEW = re.compile(r"^(?:I|we)\s+(?:really\s+|strongly\s+)?(?:think|believe|f
 _EN_HOPE = re.compile(r"^(?:I|we)\s+(?:really\s+)?hope\s+(?:that\s+)?", re.IGNORECASE)
 _EN_TOPIC = re.compile(r"^(?:(?:I|we)\s*(?:'d|would|will|'ll|want to|am going to|are going to)\s+(?:like\s+to\s+)?|"
                        r"let me\s+|allow me to\s+|I\s+|we\s+)(?:briefly\s+|now\s+)?"
-                       r"(talk about|speak about|explain|introduce|present|describe|discuss|report on|outline|share)\s+"
+                       r"(talk about|speak about|ask about|explain|introduce|present|describe|discuss|report on|outline|"
+                       r"share)\s+"
                        r"(?:briefly\s+)?(.+)$", re.IGNORECASE)
-_EN_TOPIC_VERB = {"talk about": "spoke about", "speak about": "spoke about", "explain": "explained",
+_EN_TOPIC_VERB = {"talk about": "spoke about", "speak about": "spoke about", "ask about": "asked about",
+                  "explain": "explained",
                   "introduce": "introduced", "present": "presented", "describe": "described", "discuss": "discussed",
                   "report on": "reported on", "outline": "outlined", "share": "shared"}
 _EN_REQUEST = re.compile(r"^please\s+(.+)$", re.IGNORECASE)
