@@ -263,6 +263,10 @@ def test_reported_speech_by_rule_in_english():
     # "I" has no gender-free third person here: such a sentence is not told by rule.
     assert not report_en("I am worried about the lists.").clean
     assert not report_en("What is your view?").clean
+    # An imperative does not follow "noted that", an adverb before it neither (the reference
+    # config's smoke run told "noted that just stop the server").
+    assert not report_en("Just stop the server.").clean
+    assert report_en("Then we will continue the dialogue.").clean
     assert report_en("ITAR rules apply.").text == "ITAR rules apply"  # an acronym keeps its capitals
 
 

@@ -462,6 +462,13 @@ def test_sentences_sharing_one_rendering_share_it_out_once_and_never_across_spea
     assert first["source"] == second["source"] == "interpreter"
     assert f"{first['text']} {second['text']}" == both["text"]  # shared out, said once
     assert first["sentence"] == ["f1", "f2"] and first["sentence_text"] == both["text"]
+    # Links that share some rendering segments ([i3] and [i3, i4]) give each segment's words once.
+    part = {"segment_ids": ["i3"], "segment_texts": ["Thank you, Professor Shiroyama."],
+            "text": "Thank you, Professor Shiroyama.", "language": "en", "confidence": 0.6}
+    more = dict(part, segment_ids=["i3", "i4"], segment_texts=[part["text"], "Next, Mr. Hines, please."],
+                text=part["text"] + " Next, Mr. Hines, please.")
+    records = translate._interpreter_records(units[:2], {"f1": part, "f2": more}, settings)
+    assert records[id(units[0])][0]["sentence_text"] == "Thank you, Professor Shiroyama. Next, Mr. Hines, please."
 
 
 def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_checks():
@@ -497,3 +504,74 @@ def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_
     assert quality.invented_numbers("お願いいたします。", "Please, for 3 hours.") == [3.0]
     invented = quality.estimate(0.95, 0.97, True, expected=-2.0, invented=[2023.0])
     assert invented["flag"] and invented["invented_numbers"] == [2023] and invented["score"] > 0.9
+    # A number the translation states from a numeral the recogniser was unsure of is flagged too:
+    # a faithful translation of a misheard number (参事官 heard as 3時間) is a wrong number.
+    heard = [{"words": [{"text": "飯田", "probability": 0.55}, {"text": "3", "probability": 0.54},
+                        {"text": "時間に", "probability": 0.95}, {"text": "お願いします。", "probability": 0.99}]}]
+    assert quality.unsure_numbers(heard, "Mr. Iida, for 3 hours.") == [3.0]
+    assert quality.unsure_numbers(heard, "Mr. Iida, please.") == []  # no number written from it
+    sure = [{"words": [{"text": "1000", "probability": 0.93}, {"text": "人です。", "probability": 0.99}]}]
+    assert quality.unsure_numbers(sure, "1,000 people.") == []
+    unsure = quality.estimate(0.95, 0.97, True, expected=-2.0, unsure=[3.0])
+    assert unsure["flag"] and unsure["unsure_numbers"] == [3] and unsure["score"] > 0.9
+
+
+def test_a_name_the_line_does_not_say_fails_its_check_and_is_asked_again(setup, monkeypatch):
+    """The packaged model wrote the speaker's name into lines that never said it ("Tomoo Shibano
+    continued, …"): such an answer fails ``no_unsaid_name``, is asked again (told to name only
+    the people the line names) and, when it keeps the name, is left for the editor."""
+    config = load_config(setup[0])
+    glossary = Glossary.from_event(config.event)
+    text = "ありがとうございました。次に移ります。"
+    unit = translate.Unit([{"id": "s", "text": text}], "ja", "en", glossary.find(text, "ja"))
+    from pipeline.text.glossary import unsaid_names
+
+    assert unsaid_names(glossary, unit.hits, "Thank you. Hideaki Shiroyama continued.", "en") == ["Hideaki Shiroyama"]
+    assert unsaid_names(glossary, unit.hits, "Thank you. Let us move on.", "en") == []
+    named = "城山です。ありがとうございました。"
+    said = glossary.find(named, "ja")
+    assert unsaid_names(glossary, said, "I am Shiroyama. Thank you.", "en") == []  # said, so not invented
+    assert not translate.check(unit, "Thank you. Shiroyama continued.", config.translate, glossary=glossary)["no_unsaid_name"]
+    assert translate.check(unit, "Thank you. Let us move on.", config.translate, glossary=glossary)["no_unsaid_name"]
+
+    class NamingLLM(FakeLLM):
+        """Writes the speaker's name into every English answer, unless told not to (``stubborn``: even then)."""
+
+        def __init__(self, stubborn=False):
+            super().__init__()
+            self.stubborn = stubborn
+
+        def complete(self, messages, **kwargs):
+            answer = super().complete(messages, **kwargs)
+            told = "Name only the people the line itself names." in messages[1]["content"]
+            if "into natural, faithful Japanese" in messages[0]["content"] or (told and not self.stubborn):
+                return answer
+            return "Hideaki Shiroyama continued: " + answer
+
+    result = run_translate(*setup, NamingLLM(), monkeypatch)["segments"]
+    named_by_itself = result["seg-00000"]["en"]  # 城山です。…: the line says the name, the answer may too
+    assert named_by_itself["status"] == "ok" and named_by_itself["attempts"] == 1
+    asked_again = result["seg-00001"]["en"]  # 本日は輸出管理について…: never names him
+    assert asked_again["status"] == "ok" and asked_again["attempts"] == 2
+    assert "Shiroyama" not in asked_again["text"]
+    fresh = setup[1].parent / "fresh"
+    write_aligned(fresh)
+    kept = run_translate(setup[0], fresh, NamingLLM(stubborn=True), monkeypatch)["segments"]["seg-00001"]["en"]
+    assert kept["status"] == "needs_translation" and kept["checks"]["no_unsaid_name"] is False
+    assert kept["quality"]["flag"]
+
+
+def test_lines_into_english_carry_no_speaker_label_and_lines_into_japanese_do(setup):
+    """Into English the packaged model wrote the speaker label into the translation; into
+    Japanese the label helps (docs/translation.md): ``speaker_label_into`` says where it goes."""
+    config = load_config(setup[0])
+    segment = {"id": "s", "text": "ありがとうございました。", "session": "opening",
+               "speaker_name": {"en": "Hideaki Shiroyama", "ja": "城山英明"}}
+    into_en = translate.build_messages(translate.Unit([segment], "ja", "en", []), [], {}, config, config.translate)
+    into_ja = translate.build_messages(translate.Unit([dict(segment, text="Thank you.")], "en", "ja", []), [], {},
+                                       config, config.translate)
+    assert into_en[1]["content"] == "ありがとうございました。"
+    assert into_ja[1]["content"] == "(城山英明) Thank you."
+    both = config.translate.model_copy(update={"speaker_label_into": ["en", "ja"]})
+    assert translate.build_messages(translate.Unit([segment], "ja", "en", []), [], {}, config, both)[1]["content"] \
+        == "(Hideaki Shiroyama) ありがとうございました。"

@@ -365,7 +365,8 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 
 def _verb_head(root) -> bool:
     if root.pos_ in ("VERB", "AUX"):
-        first = next(token for token in root.doc if not token.is_punct)
+        # An adverb before the verb does not make a subject ("just stop the server").
+        first = next((token for token in root.doc if not token.is_punct and token.pos_ not in ("ADV", "INTJ")), root)
         return first.pos_ not in ("VERB", "AUX") or any(child.dep_ in _SUBJECTS for child in root.children)
     # The small parser reads some verbs in -s as plural nouns ("our university screens every
     # sponsor", "research security matters because …"); such a "noun" with an object or a

@@ -168,6 +168,18 @@ def missing_forms(hits: list[Hit], output: str, target: str) -> list[str]:
     return missing
 
 
+def unsaid_names(glossary: Glossary, hits: list[Hit], output: str, target: str) -> list[str]:
+    """Agenda people's names in ``output`` whose person the source line (its ``hits``) does not
+    name: words that were never said. The packaged model wrote the speaker's name from the prompt's
+    label into the line ("Tommy Shibano continued, …"), or a name from the context."""
+    said = {hit.entry.person for hit in hits if hit.entry.kind == "name"}
+    found = []
+    for hit in glossary.find(output, target):
+        if hit.entry.kind == "name" and hit.entry.person not in said and hit.found not in found:
+            found.append(hit.found)
+    return found
+
+
 def substitute(text: str, hits: list[Hit], target: str) -> str:
     """The source line with each match replaced by its canonical target form."""
     pieces, last = [], 0

@@ -55,7 +55,8 @@ def _comparable_text(floor: dict, translations: dict, language: str) -> str:
 
 
 def link(segments: list[dict], translations: dict, config: Config) -> dict:
-    """``{floor_id: {segment_ids, text, confidence}}`` for the floor segments with a rendering."""
+    """``{floor_id: {segment_ids, segment_texts, text, confidence}}`` for the floor segments with
+    a rendering (``text``: the rendering segments' texts joined)."""
     settings = config.translate.interpretation
     interpreted = {t.name for t in config.recording.tracks if t.role == "interpretation"}
     floor_tracks = set(config.translate.tracks)
@@ -110,6 +111,7 @@ def link(segments: list[dict], translations: dict, config: Config) -> dict:
         pairs.sort(key=lambda p: renderings[p[0]]["start_s"])
         links[floor[i]["id"]] = {
             "segment_ids": [renderings[j]["id"] for j, _ in pairs],
+            "segment_texts": [renderings[j]["text"].strip() for j, _ in pairs],
             "text": joiner(renderings[pairs[0][0]]["language"]).join(renderings[j]["text"].strip() for j, _ in pairs),
             "language": renderings[pairs[0][0]]["language"],
             "confidence": round(max(c for _, c in pairs), 3),

@@ -45,6 +45,7 @@ the worst lines flagged); see docs/translation.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .numbers import number_words, numbers
@@ -74,6 +75,10 @@ FLAG_BELOW_SURPRISE = 0.4
 ANSWER_LANGUAGES = {"en"}
 ANSWER_RANGE = (-0.8, -0.3)
 FLAG_BELOW_ANSWER = 0.38
+# A numeral the recogniser gave less than this probability: a number the translation states from
+# it is flagged (``unsure_numbers``).
+UNSURE_NUMBER_PROBABILITY = 0.6
+_NUMERAL = re.compile(r"[0-9０-９][0-9０-９.,]*|[〇一二三四五六七八九十百千万億]+|[A-Za-z]+")
 
 
 def _unit(value: float, low: float, high: float) -> float:
@@ -107,6 +112,24 @@ def surprise(logprobs: list[float] | None) -> float | None:
     return sum(1 for value in logprobs if value < SURPRISING_LOGPROB) / len(logprobs)
 
 
+def unsure_numbers(segments: list[dict], output: str) -> list[float]:
+    """Numbers the translation states that rest on a numeral the recogniser was unsure of
+    (probability below ``UNSURE_NUMBER_PROBABILITY``): a faithful translation of a misheard number
+    is still a wrong number. On the demo, 参事官 heard as "3時間" (the 3 at 0.54) became "for 3
+    hours" and 専任 heard as "1000人" (0.17) became "1,000 students"."""
+    text, heard = "", []
+    for segment in segments:
+        for word in segment.get("words") or []:
+            piece = word.get("text") or ""
+            text += piece
+            heard += [word.get("probability", 1.0)] * len(piece)
+    unsure: set[float] = set()
+    for match in _NUMERAL.finditer(text):
+        if min(heard[match.start():match.end()]) < UNSURE_NUMBER_PROBABILITY:
+            unsure |= numbers(match.group())
+    return sorted(numbers(output) & unsure)
+
+
 def invented_numbers(source: str, output: str) -> list[float]:
     """Numbers the translation states and the source line does not (the packaged model adds
     years: "since May 2023" for 今年5月から): words that were never said, always worth an
@@ -117,11 +140,12 @@ def invented_numbers(source: str, output: str) -> list[float]:
 
 def estimate(similarity: float | None, heard: float | None, checked: bool,
              expected: float | None = None, surprised: float | None = None,
-             invented: Sequence[float] = (), answer: float | None = None) -> dict:
+             invented: Sequence[float] = (), answer: float | None = None,
+             unsure: Sequence[float] = ()) -> dict:
     """The estimate stored with a machine translation: its signals, score and flag.
     ``surprised`` is given for the source languages in ``SURPRISE_LANGUAGES`` only, ``answer``
-    for those in ``ANSWER_LANGUAGES``; a line with ``invented`` numbers is flagged whatever its
-    score."""
+    for those in ``ANSWER_LANGUAGES``; a line with ``invented`` numbers, or numbers that rest on a
+    numeral the recogniser was ``unsure`` of, is flagged whatever its score."""
     parts = []
     # The source's log-probabilities, where the engine reads them, replace the recogniser's word
     # probability in the score (on the 3-hour run's 1,062 lines they ranked better in both
@@ -142,9 +166,12 @@ def estimate(similarity: float | None, heard: float | None, checked: bool,
     if similarity is not None:
         parts.append(_unit(similarity, *SIMILARITY_RANGE))
     score = round(sum(parts) / len(parts), 3) if parts else None
-    result = {"score": score, "flag": (not checked) or bool(invented) or (score is not None and score < below)}
+    result = {"score": score,
+              "flag": (not checked) or bool(invented) or bool(unsure) or (score is not None and score < below)}
     if invented:
         result["invented_numbers"] = [int(n) if n == int(n) else n for n in invented]
+    if unsure:
+        result["unsure_numbers"] = [int(n) if n == int(n) else n for n in unsure]
     if similarity is not None:
         result["similarity"] = round(similarity, 4)
     if heard is not None:

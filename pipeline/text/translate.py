@@ -37,7 +37,7 @@ from ..core.errors import PipelineError
 from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from . import quality
-from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute
+from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute, unsaid_names
 from .llm import Generation, complete_many
 from .sentences import join_texts, sentences, share_out
 
@@ -46,7 +46,7 @@ INPUT = "reviewed.json"
 ARTIFACT = "translations.json"
 CACHE = Path("cache") / "translations.jsonl"
 CHECKPOINT = "batches.jsonl"
-PROMPT_VERSION = 9  # bump when prompts or answer parsing change: cached translations are then not reused
+PROMPT_VERSION = 10  # bump when prompts or answer parsing change: cached translations are then not reused
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "de": "German", "fr": "French", "es": "Spanish",
                   "zh": "Chinese", "ko": "Korean"}
@@ -88,11 +88,14 @@ class Unit:
 
 # --- checks ---------------------------------------------------------------------------------
 
-def check(unit: Unit, output: str, settings: TranslateSettings, context: list[str] = ()) -> dict[str, bool]:
+def check(unit: Unit, output: str, settings: TranslateSettings, context: list[str] = (),
+          glossary: Glossary | None = None) -> dict[str, bool]:
     """Named checks of one output line; every value True means the line is usable.
 
     ``context``: lines shown to the model that are already in the target language; an answer
-    that contains one of them copied context instead of translating."""
+    that contains one of them copied context instead of translating. With the event's
+    ``glossary``, an answer that names an agenda person the line does not name fails
+    ("Tomoo Shibano continued, …" for a line the host said without saying his own name)."""
     text = output.strip()
     copied = any(len(line) >= 16 and line[:24] in text for line in (c.strip() for c in context))
     source_text = unit.text
@@ -115,6 +118,7 @@ def check(unit: Unit, output: str, settings: TranslateSettings, context: list[st
         "length_ratio": length,
         "glossary": not missing_forms(unit.hits, text, unit.target),
         "not_refusal": not _REFUSAL.search(text) or bool(_REFUSAL.search(source_text)),
+        "no_unsaid_name": glossary is None or not unsaid_names(glossary, unit.hits, text, unit.target),
     }
 
 
@@ -174,8 +178,15 @@ def line_text(unit: Unit, settings: TranslateSettings, substitute_terms: bool = 
 
 
 def _line_label(segment: dict, target: str, settings: TranslateSettings) -> str:
-    speaker = _speaker(segment, target) if settings.speaker_context else ""
+    if not labelled(target, settings):
+        return ""
+    speaker = _speaker(segment, target)
     return f"({speaker}) " if speaker and not speaker.lower().startswith("unknown") else ""
+
+
+def labelled(target: str, settings: TranslateSettings) -> bool:
+    """Whether lines into ``target`` carry their speaker's name (``speaker_label_into``)."""
+    return settings.speaker_context and target in settings.speaker_label_into
 
 
 def first_line(answer: str) -> str:
@@ -240,7 +251,8 @@ class Translator:
                               "prompt": PROMPT_VERSION, "source": unit.source, "target": unit.target,
                               "text": unit.text,
                               "glossary": sorted(h.entry.key() for h in unit.hits) if self.settings.glossary else [],
-                              "protect": self.settings.protect_terms}, ensure_ascii=False, sort_keys=True)
+                              "protect": self.settings.protect_terms,
+                              "labelled": labelled(unit.target, self.settings)}, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def translate_round(self, units: list[Unit], before: dict[str, list[dict]], done: dict[str, dict[str, str]],
@@ -267,7 +279,7 @@ class Translator:
                     firsts[i] = generation
                 unit = units[i]
                 context = [s["text"] for s in before.get(unit.id, []) if s["language"] == unit.target]
-                attempts[i].append((text, check(unit, text, self.settings, context), logprob))
+                attempts[i].append((text, check(unit, text, self.settings, context, self.glossary), logprob))
             pending = [i for i in pending if not all(attempts[i][-1][1].values())]
         return [self._record(unit, tries, generation) for unit, tries, generation in zip(units, attempts, firsts)]
 
@@ -277,6 +289,8 @@ class Translator:
         if "glossary" in failed:
             forms = missing_forms(unit.hits, "", unit.target)
             notes.append("The translation must contain: " + ", ".join(forms) + ".")
+        if "no_unsaid_name" in failed:
+            notes.append("Name only the people the line itself names.")
         return " ".join(notes)
 
     def _ask(self, units: list[Unit], before, done, notes: list[str], substituted: list[bool],
@@ -454,13 +468,8 @@ def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSett
         if len(speakers) > 1 or any(_edited(u) or u.target != target for u in group) or \
                 not all(l and l["confidence"] >= threshold and l["language"] == target for l in found):
             continue
-        renderings, seen = [], set()
-        for link in found:
-            if tuple(link["segment_ids"]) not in seen:
-                seen.add(tuple(link["segment_ids"]))
-                renderings.append(link["text"])
         whole = Unit([s for u in group for s in u.segments], group[0].source, target)
-        text = join_texts(renderings, target)
+        text = join_texts(_rendering_texts(found), target)
         checks = check(whole, text, settings)
         if not (checks["not_empty"] and checks["target_script"]):
             continue
@@ -472,6 +481,22 @@ def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSett
         for unit in group:
             records[id(unit)] = [next(pieces) for _ in unit.segments]
     return records
+
+
+def _rendering_texts(found: list[dict]) -> list[str]:
+    """The texts of the rendering segments the links name, each once, in the order first named
+    (two links may share some segments: [r1] and [r1, r2] give r1, r2). A link stored before
+    links kept their segments' texts gives its joined text."""
+    texts, seen = [], set()
+    for link in found:
+        ids, parts = link["segment_ids"], link.get("segment_texts")
+        if not parts or len(parts) != len(ids):
+            ids, parts = [tuple(ids)], [link["text"]]
+        for rendering_id, part in zip(ids, parts):
+            if rendering_id not in seen:
+                seen.add(rendering_id)
+                texts.append(part)
+    return texts
 
 
 def _groups_sharing_renderings(units: list[Unit], links: dict) -> list[list[Unit]]:
@@ -499,7 +524,8 @@ def _estimate_quality(units: list[Unit], records: list[dict]) -> None:
         record["quality"] = quality.estimate(sim, quality.recognition(unit.segments), record["status"] == "ok",
                                              record.get("source_logprob"), surprised,
                                              quality.invented_numbers(unit.text, record["text"]),
-                                             record.get("logprob") if unit.source in quality.ANSWER_LANGUAGES else None)
+                                             record.get("logprob") if unit.source in quality.ANSWER_LANGUAGES else None,
+                                             quality.unsure_numbers(unit.segments, record["text"]))
     for record in records:
         record.setdefault("quality", quality.estimate(None, None, False))
 

@@ -109,11 +109,14 @@ function translationScore(seg) {
   const q = seg.translation && seg.translation.quality;
   if (seg.translation && seg.translation.status === "needs_translation") return -1;
   if (q && q.invented_numbers) return -0.5;  // a number the speaker did not say: next after the failed checks
+  if (q && q.unsure_numbers) return -0.4;  // a number from a numeral the recogniser was unsure of: then these
   return q && q.score !== null ? q.score : 2;
 }
 function translationDoubt(seg) {
   const q = seg.translation && seg.translation.quality;
-  return q && q.invented_numbers ? ` (a number not in the source: ${q.invented_numbers.join(", ")})` : "";
+  if (q && q.invented_numbers) return ` (a number not in the source: ${q.invented_numbers.join(", ")})`;
+  if (q && q.unsure_numbers) return ` (a number the recogniser was unsure of: ${q.unsure_numbers.join(", ")})`;
+  return "";
 }
 // Transcript order, or the weakest translations first when reviewing translations.
 function ordered() {
