@@ -526,11 +526,17 @@ def test_a_name_the_line_does_not_say_fails_its_check_and_is_asked_again(setup, 
     unit = translate.Unit([{"id": "s", "text": text}], "ja", "en", glossary.find(text, "ja"))
     from pipeline.text.glossary import unsaid_names
 
-    assert unsaid_names(glossary, unit.hits, "Thank you. Hideaki Shiroyama continued.", "en") == ["Hideaki Shiroyama"]
-    assert unsaid_names(glossary, unit.hits, "Thank you. Let us move on.", "en") == []
-    named = "城山です。ありがとうございました。"
-    said = glossary.find(named, "ja")
-    assert unsaid_names(glossary, said, "I am Shiroyama. Thank you.", "en") == []  # said, so not invented
+    assert unsaid_names(glossary, text, "Thank you. Hideaki Shiroyama continued.", "en") == ["Hideaki Shiroyama"]
+    assert unsaid_names(glossary, text, "Thank you. Let us move on.", "en") == []
+    assert unsaid_names(glossary, "城山です。", "I am Shiroyama.", "en") == []  # said, so not invented
+    assert unsaid_names(glossary, "経済産業省の arugaです。", "METI's Aruga.", "en") == []  # said in Latin letters
+    # The speaker's own name, when the line says part of it (a misheard self-introduction), and
+    # only then.
+    suarez = ("suarez", {"en": "Gonzalo Suarez", "ja": "ゴンザロ・スアレス"})
+    misheard = "My name is Gonzalo Zulerin."
+    assert unsaid_names(glossary, misheard, "私の名前はゴンザロ・スアレスです。", "ja", suarez) == []
+    assert unsaid_names(glossary, misheard, "私の名前はゴンザロ・スアレスです。", "ja") == ["ゴンザロ・スアレス"]
+    assert unsaid_names(glossary, "Koji Tsuyaku.", "ゴンザロ・スアレス", "ja", suarez) == ["ゴンザロ・スアレス"]
     assert not translate.check(unit, "Thank you. Shiroyama continued.", config.translate, glossary=glossary)["no_unsaid_name"]
     assert translate.check(unit, "Thank you. Let us move on.", config.translate, glossary=glossary)["no_unsaid_name"]
 

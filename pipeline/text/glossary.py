@@ -127,7 +127,9 @@ class Glossary:
         for entry in self.entries:
             for variant in entry.variants.get(language, ()):
                 if language == "en":
-                    pattern = re.compile(r"(?<![\w])" + re.escape(variant) + r"(?![\w])", re.IGNORECASE)
+                    # Bounded by Latin letters and digits only: the recogniser writes some names in
+                    # Latin letters inside Japanese (経済産業省の asaiです).
+                    pattern = re.compile(r"(?<![A-Za-z0-9])" + re.escape(variant) + r"(?![A-Za-z0-9])", re.IGNORECASE)
                 else:
                     pattern = re.compile(re.escape(variant))
                 found.append((pattern, entry, variant))
@@ -168,16 +170,39 @@ def missing_forms(hits: list[Hit], output: str, target: str) -> list[str]:
     return missing
 
 
-def unsaid_names(glossary: Glossary, hits: list[Hit], output: str, target: str) -> list[str]:
-    """Agenda people's names in ``output`` whose person the source line (its ``hits``) does not
-    name: words that were never said. The packaged model wrote the speaker's name from the prompt's
-    label into the line ("Tommy Shibano continued, …"), or a name from the context."""
-    said = {hit.entry.person for hit in hits if hit.entry.kind == "name"}
+def unsaid_names(glossary: Glossary, source: str, output: str, target: str,
+                 speaker: tuple[str, dict] | None = None) -> list[str]:
+    """Agenda people's names in ``output`` whose person the ``source`` line does not name: words
+    that were never said. The packaged model wrote the speaker's name from the prompt's label into
+    the line ("Tommy Shibano continued, …"), or only the name for a line it could not read.
+
+    A name counts as said in either script (the recogniser writes some in Latin letters inside
+    Japanese: 経済産業省の asaiです). ``speaker`` (person id, their names by language): the
+    speaker's own name also counts as said when the line says a part of it, a self-introduction
+    the recogniser misheard ("My name is Gonzalo Zulerin" → ゴンザロ・スアレス)."""
+    said = {hit.entry.person for language in ("en", "ja") for hit in glossary.find(source, language)
+            if hit.entry.kind == "name"}
+    if speaker and _says_part_of(source, speaker[1]):
+        said.add(speaker[0])
     found = []
     for hit in glossary.find(output, target):
         if hit.entry.kind == "name" and hit.entry.person not in said and hit.found not in found:
             found.append(hit.found)
     return found
+
+
+def _says_part_of(source: str, names: dict) -> bool:
+    """``source`` contains a part of one of ``names`` (a given name or a surname, 3+ letters or
+    2+ kana/kanji)."""
+    parts = set()
+    for name in (n for n in names.values() if n):
+        if script_language(name) == "en":
+            parts |= {p for p in name.split() if len(p) >= 3}
+        else:
+            parts |= {p for p in re.split(r"[・\s]", name) if len(p) >= 2}
+    lowered = source.lower()
+    return any((re.search(r"(?<![a-z])" + re.escape(p.lower()) + r"(?![a-z])", lowered) if p.isascii() else p in source)
+               for p in parts)
 
 
 def substitute(text: str, hits: list[Hit], target: str) -> str:

@@ -118,11 +118,17 @@ def check(unit: Unit, output: str, settings: TranslateSettings, context: list[st
         "length_ratio": length,
         "glossary": not missing_forms(unit.hits, text, unit.target),
         "not_refusal": not _REFUSAL.search(text) or bool(_REFUSAL.search(source_text)),
-        "no_unsaid_name": glossary is None or not unsaid_names(glossary, unit.hits, text, unit.target),
+        "no_unsaid_name": glossary is None or not unsaid_names(glossary, source_text, text, unit.target, _speaker_of(unit)),
     }
 
 
 # --- prompts --------------------------------------------------------------------------------
+
+def _speaker_of(unit: Unit) -> tuple[str, dict] | None:
+    """The unit's speaker: their person id and names by language (None when not an agenda person)."""
+    person, names = unit.segment.get("speaker"), unit.segment.get("speaker_name")
+    return (person, names) if person and isinstance(names, dict) else None
+
 
 def _speaker(segment: dict, target: str) -> str:
     names = segment.get("speaker_name") or {}
