@@ -725,3 +725,26 @@ def test_the_overview_reads_points_from_every_part_of_the_event():
     parts = [[Claim(f"{p}{k}", [f"seg-{p}{k}"], "extractive") for k in range(n)] for p, n in zip("abc", (6, 1, 3))]
     assert [c.text for c in spread(parts, 5)] == ["a0", "a1", "b0", "c0", "c1"]
     assert len(spread(parts, 99)) == 10
+
+
+def test_a_short_first_person_sentence_is_quoted_not_shifted(config, tmp_path):
+    """A speaker whose only sentence the rules cannot tell ("I don't know.": no gender-free third
+    person) gets their own short words quoted, never "noted that I don't know"; a long one
+    stays marked for the editor."""
+    lines = [line if line[3] != "We have a dedicated team of six people." else ("lee", "en", "panel", "I don't know.")
+             for line in LINES]
+    report, _ = run(config, lines=lines)
+    part = parts_of(report)[("panel", "lee")]
+    clause = part["sentences"]["en"][0]["clauses"][0]
+    assert clause["form"] == "quote" and clause["text"] == "I don't know." and clause["status"] == "ok"
+    markdown = rendered(report, config, tmp_path)
+    assert "said, “I don't know.”" in markdown and "noted that I" not in markdown
+    assert "said, “I don't know.”." not in markdown
+    from pipeline.report.genre import reported
+
+    sentence = next(line for line in markdown.splitlines() if "I don't know" in line)
+    assert reported(sentence, "en")  # a short quotation with a reporting verb is reported speech
+    from pipeline.report.reported import as_quote
+
+    assert as_quote("I think that I will need many more words than this to say it.", "en", 8) is None
+    assert as_quote("What is your view?", "en", 8).cue == "question"

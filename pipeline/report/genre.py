@@ -32,7 +32,7 @@ _REPORTING_EN = re.compile(r"\b(noted|said|commented|explained|emphasi[sz]ed|poi
                            r"expressed|spoke about|introduced|described|presented|outlined|reported on|discussed|"
                            r"observed|remarked|called on)\b")
 _REPORTING_JA = re.compile(r"(と述べ|と指摘し|と強調し|と説明し|と語|との考えを示し|よう求め|よう呼びかけ|と付け加え|"
-                           r"について(説明|紹介|報告|話)し|と付け加え|と訴え)")
+                           r"について(説明|紹介|報告|話)し|と付け加え|と訴え|と問いかけ)")
 _DIRECT_EN = re.compile(r"(noted|said|added|commented|explained)[^.“]{0,40}:\s*“")
 
 

@@ -53,6 +53,8 @@ def phrase_en(clause: dict, verb: str) -> str:
         return f"expressed the view that {text}"
     if form == "hope":
         return f"expressed the hope that {text}"
+    if form == "quote":
+        return f"{'asked' if clause.get('cue') == 'question' else 'said'}, “{text}”"
     return f"{verb} that {text}"
 
 
@@ -65,6 +67,9 @@ def phrase_ja(clause: dict, verb: str, last: bool, host: bool = False) -> str:
         return f"{text}よう{_JA_VERBS[verb][1 if last else 0]}"
     if form == "topic":
         return f"{text}{_JA_VERBS['explained'][1 if last else 0]}"
+    if form == "quote":
+        verbs = ("問いかけ", "問いかけた") if clause.get("cue") == "question" else _JA_VERBS["noted"]
+        return f"「{text.rstrip('。')}」と{verbs[1 if last else 0]}"
     return f"{text}と{_JA_VERBS.get(verb, _JA_VERBS['noted'])[1 if last else 0]}"
 
 
@@ -125,7 +130,7 @@ def sentences_ja(who: str, short: str, role: str, clauses: list[dict], frame: st
 def _sentence(text: str) -> str:
     text = text.strip()
     text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "?", "!")) else text + "."
+    return text if text.endswith((".", "?", "!", ".”", "?”", "!”")) else text + "."
 
 
 def japanese_designation(name: str, title: str | None, affiliation: str | None) -> str:

@@ -23,9 +23,22 @@ from functools import lru_cache
 @dataclass(frozen=True)
 class Reported:
     text: str  # the clause: "the alliance is stronger than ever" / "日米同盟はかつてないほど強固だ"
-    form: str  # "that": a that-clause; "topic": what the talk was about; "request"; "view" (I think / と思います)
+    form: str  # "that": a that-clause; "topic": what the talk was about; "request"; "view" (I think / と思います);
+    #            "quote": the speaker's own short words, quoted
     clean: bool  # False when the rules left something they could not shift
     cue: str = ""  # "contrast" (But, 一方で), "stress" (must, 重要), "": how the reporting verb is chosen
+
+
+def as_quote(sentence: str, language: str, max_words: int) -> Reported | None:
+    """A sentence of the speaker's own that the rules cannot tell in reported speech (the first
+    person singular, a question), told as their words when it is short: "said, “I don't know.”"
+    rather than "noted that I don't know". None when it is over ``max_words`` words (a Japanese
+    word counted as 2.5 characters)."""
+    text = " ".join(sentence.split()).strip()
+    size = len(text.split()) if language == "en" else round(len(text) / 2.5)
+    if not text or size > max_words:
+        return None
+    return Reported(text, "quote", True, "question" if text.endswith(("?", "？")) else "")
 
 
 # -- English -------------------------------------------------------------------------------------
