@@ -303,6 +303,21 @@ def test_a_long_english_sentence_is_cut_to_the_clause_that_keeps_its_meaning():
         "research security is a priority"  # no joint: unchanged
 
 
+def test_a_run_on_rendering_that_cannot_be_cut_is_not_clean(config):
+    """The interpreter's recogniser ran three of Willis's sentences into one rendering, 40 words
+    with no joint to cut at: it is told only when the speaker said nothing else."""
+    from pipeline.report.select import UNCUT_LIMIT, Selector
+    from pipeline.report.source import load_source
+
+    selector = Selector(load_source(config, transcript()), FakeEmbedder(), ["en"], 16)
+    run_on = ("Under the ITAR information from fundamental research at accredited universities is in the public "
+              "domain and is not controlled but the exclusion does not cover defense services or research where "
+              "the sponsor restricts publication or anything that needs a license.")
+    assert len(run_on.split()) > UNCUT_LIMIT * 16
+    assert not selector.reported(run_on, "en").clean
+    assert selector.reported("Export controls are one tool among many.", "en").clean
+
+
 def test_what_is_told_after_noted_that_is_a_sentence_not_a_fragment():
     """Demo renderings that read as "… noted that research, integrity, and security management
     perspectives from the US-Japan cooperation." or "… noted that it is not controlled.": a

@@ -107,6 +107,10 @@ def _hand_over(sentence: Sentence, others: list[str]) -> bool:
     return any(name and name in sentence.text for name in others)
 
 
+# A clause longer than this many times ``max_clause_words`` after cutting is not clean.
+UNCUT_LIMIT = 2
+
+
 class Selector:
     def __init__(self, source: Source, embedder, languages: list[str], max_clause_words: int,
                  proper: set[str] | frozenset[str] = frozenset()):
@@ -160,6 +164,10 @@ class Selector:
         clause = report_en(text, self.proper, request=request)
         if len(clause.text.split()) > self.max_clause_words:
             clause = trim_en(clause, self.max_clause_words, self._closest)
+        if len(clause.text.split()) > UNCUT_LIMIT * self.max_clause_words:
+            # Still twice the limit with no joint to cut at (a run-on rendering of three
+            # sentences): told only when the speaker said nothing else.
+            clause = Reported(clause.text, clause.form, False, clause.cue)
         return clause
 
     @staticmethod

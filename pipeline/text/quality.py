@@ -37,8 +37,9 @@ signal found (``answer`` below).
 ``score`` in [0, 1] averages the mapped signals; lines below ``FLAG_BELOW`` (with
 ``expected``: ``FLAG_BELOW_EXPECTED``; with ``surprise``: ``FLAG_BELOW_SURPRISE``; with ``answer``:
 ``FLAG_BELOW_ANSWER``), every line
-that failed a check, and every line that states a number its source does not
-(``invented_numbers``) are flagged "needs review: translation". How well this ranks lines against
+that failed a check, every line that states a number its source does not
+(``invented_numbers``) and every line that states a number from a numeral the recogniser was
+unsure of (``unsure_numbers``) are flagged "needs review: translation". How well this ranks lines against
 reference translations is measured by ``evaluate`` (rank correlation with sentence chrF, share of
 the worst lines flagged); see docs/translation.md.
 """
