@@ -587,6 +587,12 @@ def test_a_rendering_linked_to_two_speakers_or_weakly_is_neither_ones(config):
     assert source.rendering("seg-00002", "ja")["source"] == "machine"
     weak = {"segments": {"seg-00002": machine}, "interpretation": {"seg-00002": rendering(["seg-00004"], 0.2)}}
     assert load_source(config, transcript(), weak).rendering("seg-00002", "ja")["source"] == "machine"
+    # A rendering cut off mid-sentence does not replace the machine's whole one; alone, it is told.
+    cut = dict(rendering(["seg-00004"], 0.9), text="研究セキュリティが重要なのは、")
+    with_machine = {"segments": {"seg-00002": machine}, "interpretation": {"seg-00002": cut}}
+    assert load_source(config, transcript(), with_machine).rendering("seg-00002", "ja")["source"] == "machine"
+    alone = {"segments": {}, "interpretation": {"seg-00002": cut}}
+    assert load_source(config, transcript(), alone).rendering("seg-00002", "ja")["source"] == "interpreter"
 
 
 def test_a_translation_the_quality_estimate_flags_is_told_only_when_nothing_better_was_said(config):

@@ -284,6 +284,9 @@ def _interpretation_entries(translations: dict, by_id: dict[str, dict]) -> list[
             if isinstance(entry, dict) and entry.get("text")]
 
 
+_MID_SENTENCE = ("、", ",", "，", "で")
+
+
 def _renderings(translations: dict, by_id: dict[str, dict], floor: str,
                 use_min_confidence: float = 0.0) -> dict[str, dict[str, dict]]:
     """translations.json -> {segment id: {lang: {"text", "source"}}}; interpretation as a fallback."""
@@ -320,10 +323,14 @@ def _renderings(translations: dict, by_id: dict[str, dict], floor: str,
         if not interpreted or weak or any(len(speakers_of[s["id"]]) > 1 for s in interpreted):
             continue
         language = interpreted[0]["language"]
+        # A rendering the interpreter's recogniser cut off mid-sentence (「…必要で、」) does not
+        # replace a whole machine rendering: told, it reads 「…必要で、と強調した」.
+        cut_off = entry["text"].rstrip().endswith(_MID_SENTENCE)
         for segment_id in ids:
             segment = by_id[segment_id]
-            taken = out.get(segment_id, {}).get(language, {}).get("source") == "interpreter"
-            if segment.get("track", floor) == floor and not taken:
+            current = out.get(segment_id, {}).get(language, {}).get("source")
+            kept = ("interpreter", "machine") if cut_off else ("interpreter",)
+            if segment.get("track", floor) == floor and current not in kept:
                 out.setdefault(segment_id, {})[language] = {"text": entry["text"], "source": "interpreter"}
     # Editors' translations travel in reviewed.json (segments[].review.translation): they come first.
     for segment_id, segment in by_id.items():
