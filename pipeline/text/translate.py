@@ -4,11 +4,13 @@ How a line travels (the way good subtitle translators work, plus checks a small 
 1. Each sentence is one request: a short system prompt fixed per direction, then the glossary
    entries found in the line (agenda names, titles, affiliations, session titles,
    event.glossary; only those), optionally the lines just before it (``context_lines``), and the
-   line with its speaker's name. The answer is the translation alone, on one line.
+   line (into Japanese with its speaker's name before it: ``speaker_label_into``). The answer is
+   the translation alone, on one line.
 2. Lines are asked in rounds of ``round_lines``; the engine decodes a round's requests together
    (``complete_many`` in llm.py: several llama.cpp sequences at once).
 3. Every output line is checked (not empty, target script, not a copy of the source, plausible
-   length, every glossary entry of the source in its canonical target form). The round's failed
+   length, every glossary entry of the source in its canonical target form, no agenda person
+   named whom the line does not name). The round's failed
    lines are asked again together (told what was wrong), then kept with status
    ``needs_translation`` and the failed checks.
 4. Each finished round is appended to a checkpoint in the stage's scratch folder and to the
