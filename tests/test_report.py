@@ -767,5 +767,5 @@ def test_a_short_first_person_sentence_is_quoted_not_shifted(config, tmp_path):
     assert reported(sentence, "en")  # a short quotation with a reporting verb is reported speech
     from pipeline.report.reported import as_quote
 
-    assert as_quote("I think that I will need many more words than this to say it.", "en", 8) is None
-    assert as_quote("What is your view?", "en", 8).cue == "question"
+    assert as_quote("I think that I will need many more words than this to say it.", "en") is None
+    assert as_quote("What is your view?", "en").cue == "question"

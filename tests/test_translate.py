@@ -453,7 +453,8 @@ def test_sentences_sharing_one_rendering_share_it_out_once_and_never_across_spea
     thanks, invite = line("f1", "shibano", "城山先生、ありがとうございました。"), line("f2", "shibano", "続きまして、ハインズ様、お願いいたします。")
     hello, pillar = line("f3", "shibano", "飯田参事官、お願いいたします。"), line("f4", "iida", "飯田です。")
     units = [translate.Unit([s], "ja", "en") for s in (thanks, invite, hello, pillar)]
-    rendering = lambda ids, text: {"segment_ids": ids, "text": text, "language": "en", "confidence": 0.6}
+    rendering = lambda ids, text: {"segment_ids": ids, "segment_texts": [text], "text": text, "language": "en",
+                                   "confidence": 0.6}
     both = rendering(["i1"], "Thank you, Professor Shiroyama. Next, Mr. Hines, please.")
     across = rendering(["i2"], "Mr. Iida, please. This is Iida.")
     records = translate._interpreter_records(units, {"f1": both, "f2": both, "f3": across, "f4": across}, settings)

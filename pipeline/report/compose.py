@@ -18,7 +18,6 @@ import re
 from ..core.config import Person
 from ..core.config.report import ReportSettings
 from .draft import Drafter
-from .genre import QUOTE_WORDS
 from .phrasing import CLAUSES_PER_SENTENCE, ROLE_LEAD, japanese_designation, one_pending, sentences_en, sentences_ja
 from .reported import as_quote
 from .select import Candidate, Selector, choose, topic_of
@@ -215,7 +214,7 @@ class Composer:
         reported = candidate.reported.get(language) or self.selector.reported(rendering["text"], language)
         if not reported.clean and rendering["source"] == "original":
             # Their own words, short: quoted rather than shifted wrongly ("noted that I don't know").
-            reported = as_quote(rendering["text"], language, QUOTE_WORDS) or reported
+            reported = as_quote(rendering["text"], language) or reported
         text = reported.text
         if rendering["source"] != "original":
             # Quotation marks a translation put in are no one's quotation (「薄サービス」).

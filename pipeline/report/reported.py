@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .genre import QUOTE_WORDS, words
+
 
 @dataclass(frozen=True)
 class Reported:
@@ -29,14 +31,13 @@ class Reported:
     cue: str = ""  # "contrast" (But, 一方で), "stress" (must, 重要), "": how the reporting verb is chosen
 
 
-def as_quote(sentence: str, language: str, max_words: int) -> Reported | None:
+def as_quote(sentence: str, language: str) -> Reported | None:
     """A sentence of the speaker's own that the rules cannot tell in reported speech (the first
     person singular, a question), told as their words when it is short: "said, “I don't know.”"
-    rather than "noted that I don't know". None when it is over ``max_words`` words (a Japanese
-    word counted as 2.5 characters)."""
+    rather than "noted that I don't know". None when it is longer than the genre allows a
+    quotation (``QUOTE_WORDS``, counted as the genre check counts them)."""
     text = " ".join(sentence.split()).strip()
-    size = len(text.split()) if language == "en" else round(len(text) / 2.5)
-    if not text or size > max_words:
+    if not text or words(text, language) > QUOTE_WORDS:
         return None
     return Reported(text, "quote", True, "question" if text.endswith(("?", "？")) else "")
 

@@ -109,11 +109,13 @@ def link(segments: list[dict], translations: dict, config: Config) -> dict:
     links = {}
     for i, pairs in sorted(assigned.items()):
         pairs.sort(key=lambda p: renderings[p[0]]["start_s"])
+        texts = [renderings[j]["text"].strip() for j, _ in pairs]
+        language = renderings[pairs[0][0]]["language"]
         links[floor[i]["id"]] = {
             "segment_ids": [renderings[j]["id"] for j, _ in pairs],
-            "segment_texts": [renderings[j]["text"].strip() for j, _ in pairs],
-            "text": joiner(renderings[pairs[0][0]]["language"]).join(renderings[j]["text"].strip() for j, _ in pairs),
-            "language": renderings[pairs[0][0]]["language"],
+            "segment_texts": texts,
+            "text": joiner(language).join(texts),
+            "language": language,
             "confidence": round(max(c for _, c in pairs), 3),
         }
     return links

@@ -477,34 +477,29 @@ def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSett
                 not all(l and l["confidence"] >= threshold and l["language"] == target for l in found):
             continue
         whole = Unit([s for u in group for s in u.segments], group[0].source, target)
-        text = join_texts(_rendering_texts(found), target)
+        rendered = _rendering_segments(found)
+        text = join_texts(list(rendered.values()), target)
         checks = check(whole, text, settings)
         if not (checks["not_empty"] and checks["target_script"]):
             continue
         record = {"text": text, "source": "interpreter", "engine": None, "model": None,
                   "glossary_hits": [], "checks": {}, "status": "ok",
                   "link_confidence": min(l["confidence"] for l in found),
-                  "interpretation_ids": list(dict.fromkeys(i for l in found for i in l["segment_ids"]))}
+                  "interpretation_ids": list(rendered)}
         pieces = iter(_pieces(whole, record))
         for unit in group:
             records[id(unit)] = [next(pieces) for _ in unit.segments]
     return records
 
 
-def _rendering_texts(found: list[dict]) -> list[str]:
-    """The texts of the rendering segments the links name, each once, in the order first named
-    (two links may share some segments: [r1] and [r1, r2] give r1, r2). A link stored before
-    links kept their segments' texts gives its joined text."""
-    texts, seen = [], set()
+def _rendering_segments(found: list[dict]) -> dict[str, str]:
+    """The rendering segments the links name, each once, in the order first named (two links may
+    share some: [r1] and [r1, r2] give r1, r2): their ids and texts."""
+    rendered: dict[str, str] = {}
     for link in found:
-        ids, parts = link["segment_ids"], link.get("segment_texts")
-        if not parts or len(parts) != len(ids):
-            ids, parts = [tuple(ids)], [link["text"]]
-        for rendering_id, part in zip(ids, parts):
-            if rendering_id not in seen:
-                seen.add(rendering_id)
-                texts.append(part)
-    return texts
+        for rendering_id, text in zip(link["segment_ids"], link["segment_texts"]):
+            rendered.setdefault(rendering_id, text)
+    return rendered
 
 
 def _groups_sharing_renderings(units: list[Unit], links: dict) -> list[list[Unit]]:
