@@ -11,7 +11,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.runner import run_pipeline
 from pipeline.core.storage import read_json, sha256_of, write_json
 from pipeline.text import llm as llm_module
-from pipeline.text import sentences, translate
+from pipeline.text import quality, sentences, translate
 from pipeline.text.glossary import Glossary, missing_forms, substitute
 from tests.translate_fakes import CONFIG, TEXTS, FakeLLM, read_translations, write_aligned
 
@@ -515,6 +515,49 @@ def test_quality_estimate_flags_misheard_sources_unlike_translations_and_failed_
     assert quality.unsure_numbers(sure, "1,000 people.") == []
     unsure = quality.estimate(0.95, 0.97, True, expected=-2.0, unsure=[3.0])
     assert unsure["flag"] and unsure["unsure_numbers"] == [3] and unsure["score"] > 0.9
+
+
+def test_a_line_that_nearly_says_an_agenda_term_is_found_misheard():
+    """The recogniser's worst Japanese errors are the organizers' own words one slip off: the
+    spelling one character off (DMI for TMI), or the same reading in other characters
+    (公使参事官 heard as 公司3時間). Said right, a digit apart or inside a longer word is not one."""
+    from pipeline.text.glossary import Entry
+    from pipeline.text.misheard import Misheard
+
+    def entry(kind, en, ja):
+        return Entry(kind, {"en": en, "ja": ja}, {"en": (en,), "ja": (ja,)})
+
+    misheard = Misheard(Glossary([entry("affiliation", "TMI Associates", "TMI総合法律事務所"),
+                                  entry("title", "Minister-Counselor", "経済・科学担当公使参事官"),
+                                  entry("session", "Session 1", "セッション1"),
+                                  entry("name", "Williams", "ウィリアムズ")]))
+    assert [m.as_dict() for m in misheard.find("DMI総合法律、事務所の柴野でございます。")] == [
+        {"heard": "DMI総合法律事務所", "agenda": "TMI総合法律事務所"}]
+    assert [m.as_dict() for m in misheard.find("経済科学担当公司3時間のトム・ハインズ様、")] == [
+        {"heard": "経済科学担当公司3時間", "agenda": "経済科学担当公使参事官"}]
+    assert misheard.find("TMI総合法律事務所の柴野です。") == []
+    assert misheard.find("続いてセッションに入ります。") == []  # a digit is no slip of the ear
+    assert misheard.find("エンティティリアムズとの違いです。") == []  # inside a longer katakana word
+    assert misheard.find("Thank you, DMI Associates.") == []  # English lines: the recogniser's own pass
+    # The translation of such a line is flagged, its score halved, the slip listed for the editor.
+    estimate = {"score": 0.8, "flag": False}
+    marked = quality.with_near_misses(estimate, misheard.find("DMI総合法律、事務所の柴野です。"))
+    assert marked["flag"] and marked["score"] == 0.4 and marked["near_misses"][0]["agenda"] == "TMI総合法律事務所"
+    assert quality.with_near_misses(estimate, []) is estimate and not estimate["flag"]
+
+
+def test_the_translation_of_a_misheard_line_is_flagged_on_every_run(tmp_path, monkeypatch):
+    """The stage marks the line's machine translation (not cached with it: a corrected agenda
+    counts at the next run); a line said right is not marked."""
+    config_path = tmp_path / "event.yaml"
+    config_path.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "out"
+    write_aligned(out, [("ja", "ゴンザロ・スワレス様、ありがとうございました。"),
+                        ("ja", "ゴンザロ・スアレス様、ありがとうございました。")])
+    done = run_translate(config_path, out, FakeLLM(), monkeypatch)["segments"]
+    slipped, right = done["seg-00000"]["en"]["quality"], done["seg-00001"]["en"]["quality"]
+    assert slipped["flag"] and slipped["near_misses"] == [{"heard": "ゴンザロスワレス", "agenda": "ゴンザロスアレス"}]
+    assert "near_misses" not in right
 
 
 def test_a_name_the_line_does_not_say_fails_its_check_and_is_asked_again(setup, monkeypatch):

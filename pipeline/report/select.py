@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..text.glossary import Glossary
+from ..text.misheard import Misheard
 from .genre import EN_STOPWORDS, content_words
 from .reported import Reported, report_en, report_ja, trim_en
 from .source import Sentence, Source
@@ -127,6 +129,9 @@ class Selector:
         glossary = [t for term in source.config.event.glossary for t in (term.en, term.ja, *term.aliases) if t]
         self._vocabulary = [n for names in self._names.values() for n in names] + glossary
         self._terms = glossary
+        # A run one slip from an agenda term (公司3時間 for 公使参事官) was misheard, however sure
+        # the recogniser was of it (text/misheard.py).
+        self._misheard = Misheard(Glossary.from_event(source.config.event))
         self._latin_terms = {w.strip(".,()").lower() for t in self._vocabulary + [
             x for p in people.values() for b in (p.title, p.affiliation) for x in (b.en or "",)] if t.isascii()
             for w in t.split() if len(w) > 2}
@@ -147,8 +152,11 @@ class Selector:
         return out
 
     def unsure_of(self, sentence: Sentence) -> tuple[str, ...]:
-        """The content words of ``sentence`` the recogniser was unsure of, the agenda's aside."""
-        return tuple(w for w in sentence.unsure if _content(w) and not self._known(w.strip(",.、。 "), sentence.text))
+        """The content words of ``sentence`` the recogniser was unsure of, the agenda's aside, and
+        the runs that nearly say an agenda term."""
+        unsure = tuple(w for w in sentence.unsure if _content(w) and not self._known(w.strip(",.、。 "), sentence.text))
+        misheard = tuple(m.heard for m in self._misheard.find(sentence.text)) if sentence.language == "ja" else ()
+        return unsure + misheard
 
     def _known(self, word: str, text: str) -> bool:
         """A word of the agenda or glossary: a Latin word that is one of a term's words

@@ -41,6 +41,7 @@ from ..core.stage import Stage, StageContext, StageOutput
 from . import quality
 from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute, unsaid_names
 from .llm import Generation, complete_many
+from .misheard import Misheard
 from .sentences import join_texts, sentences, share_out
 
 # The artifact this stage reads (the review stage's output; same segment shape as aligned.json).
@@ -437,6 +438,8 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
             counters["rounds"] += 1
             counters["translated"] += len(batch)
             bar.update(len(batch))
+    # Read on every run, not cached with the translation: cheap, and current with the agenda.
+    misheard = Misheard(Glossary.from_event(config.event)) if settings.quality_estimate else None
     results: dict[str, dict] = {}
     for unit in units:
         edited = _edited(unit)
@@ -447,10 +450,20 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
             pieces = from_interpreter[id(unit)]
         else:
             pieces = _pieces(unit, cache[keys[id(unit)]])
+            if misheard and unit.source == "ja":
+                pieces = _marked_misheard(pieces, misheard.find(unit.text))
         for segment, piece in zip(unit.segments, pieces):
             results.setdefault(segment["id"], {})[unit.target] = piece
     counters["needs_translation"] = sum(1 for r in results.values() for t in r.values() if t["status"] != "ok")
     return results, counters
+
+
+def _marked_misheard(pieces: list[dict], misses: list) -> list[dict]:
+    """A machine translation of a line that nearly says an agenda term (misheard.py) is flagged
+    for the editor, whatever its score: it renders words nobody said."""
+    if not misses:
+        return pieces
+    return [piece | {"quality": quality.with_near_misses(piece.get("quality") or {}, misses)} for piece in pieces]
 
 
 def _interpreter_records(units: list[Unit], links: dict, settings: TranslateSettings) -> dict[int, list[dict]]:
@@ -623,6 +636,6 @@ def _check_llm_settings(recording: Path, config: Config) -> None:
         raise PipelineError(f"llm.model: GGUF file not found: {llm.model}")
 
 
-STAGE = Stage("translate", 2, ("event", "llm", "translate", "recording"), (INPUT,), ARTIFACT, run_stage,
+STAGE = Stage("translate", 3, ("event", "llm", "translate", "recording"), (INPUT,), ARTIFACT, run_stage,
               description="each floor segment into the event's other language(s), checked; the interpreter's renderings linked",
               precheck=_check_llm_settings)

@@ -110,12 +110,14 @@ function translationScore(seg) {
   if (seg.translation && seg.translation.status === "needs_translation") return -1;
   if (q && q.invented_numbers) return -0.5;  // a number the speaker did not say: next after the failed checks
   if (q && q.unsure_numbers) return -0.4;  // a number from a numeral the recogniser was unsure of: then these
+  if (q && q.near_misses) return -0.3;  // a line that nearly says an agenda term: the recogniser misheard it
   return q && q.score !== null ? q.score : 2;
 }
 function translationDoubt(seg) {
   const q = seg.translation && seg.translation.quality;
   if (q && q.invented_numbers) return ` (a number not in the source: ${q.invented_numbers.join(", ")})`;
   if (q && q.unsure_numbers) return ` (a number the recogniser was unsure of: ${q.unsure_numbers.join(", ")})`;
+  if (q && q.near_misses) return ` (heard ${q.near_misses.map((m) => `“${m.heard}” for the agenda's “${m.agenda}”`).join(", ")})`;
   return "";
 }
 // Transcript order, or the weakest translations first when reviewing translations.
