@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.batch import jobs as batch_jobs
 from pipeline.batch.graph import stage_dependencies, topological
 from pipeline.batch.jobs import Entry, folder_name, plan_jobs, read_manifest
 from pipeline.batch.resources import UNMEASURED_STAGE_MB, size_cluster, stage_peaks

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..core.language import japanese_morphemes
 from .glossary import english_candidates, written_pairs
 from .pages import Page
 from .people import PersonLine, normal, script_of
@@ -268,10 +269,9 @@ def _aliases(person: DraftPerson) -> list[tuple[str, str]]:
 
 def _sudachi_family_name(name: str) -> str:
     try:
-        from sudachipy import dictionary, tokenizer
+        morphemes = japanese_morphemes(name)
     except ImportError:
         return ""
-    morphemes = dictionary.Dictionary().create().tokenize(name, tokenizer.Tokenizer.SplitMode.C)
     if len(morphemes) >= 2 and morphemes[0].part_of_speech()[3] == "姓" and \
             morphemes[0].surface() + "".join(m.surface() for m in morphemes[1:]) == name:
         return morphemes[0].surface()

@@ -97,7 +97,7 @@ def _ja_position(part: str) -> bool:
     return re.sub(r"[（(][^（()）]*[)）]$", "", part).endswith(JA_POSITION_SUFFIXES)
 
 JA_CHARS = r"\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶー"
-JA_NAME = re.compile(rf"^[\u3400-\u9fff々]{{1,4}}[ 　]?[\u3400-\u9fff々\u3040-\u309f\u30a0-\u30ff]{{1,5}}$")
+JA_NAME = re.compile(r"^[\u3400-\u9fff々]{1,4}[ 　]?[\u3400-\u9fff々\u3040-\u309f\u30a0-\u30ff]{1,5}$")
 KATAKANA_NAME = re.compile(r"^[\u30a0-\u30ffー]{2,}([・･=＝ 　][\u30a0-\u30ffー]{2,}){1,3}$")
 # A capitalised word of Latin letters (accents allowed: "Tomás"), an initial, or "O'Neil".
 EN_NAME_WORD = re.compile(r"^([A-ZÀ-Þ][^\W\d_]*[a-zß-ÿ][^\W\d_'’\-]*(['’\-][^\W\d_]+)*|[A-Z]['’][A-Z][a-z]+|"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from ..core.language import japanese_morphemes
 
 _SMALL = str.maketrans("ァィゥェォャュョヮ", "アイウエオヤユヨワ")
 
@@ -64,19 +65,10 @@ def folded(reading: str) -> str:
     return re.sub(r"(.)\1+", r"\1", reading)
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    from sudachipy import Dictionary
-
-    return Dictionary(dict="core").create()
-
-
 def japanese_tokens(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, part of speech, katakana reading) of each token (Sudachi, split mode C)."""
-    from sudachipy import SplitMode
-
     return [(m.begin(), m.end(), m.part_of_speech()[0], katakana(m.reading_form() or m.surface()))
-            for m in _tokenizer().tokenize(text, SplitMode.C)]
+            for m in japanese_morphemes(text)]
 
 
 def japanese_reading(text: str) -> str:

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..core.config import PublishSettings
-from ..core.language import joiner
+from ..core.language import japanese_morphemes, joiner
 from ..core.markup import strip_markup
 from ..text.captions import JA_BREAK_AFTER, JA_NO_LINE_START
 from .source import MISSING, Run, clock
@@ -110,13 +110,6 @@ INDEPENDENT = {"名詞", "代名詞", "動詞", "形容詞", "形状詞", "副�
 ATTACHED = {"助詞", "助動詞", "接尾辞", "補助記号"}
 
 
-@functools.lru_cache(maxsize=1)
-def _tokenizer():
-    from sudachipy import dictionary
-
-    return dictionary.Dictionary().create()
-
-
 @functools.lru_cache(maxsize=4096)
 def _boundary_ranks(text: str) -> dict[int, int]:
     """Character offset -> rank of a break there, from Sudachi's morphemes (0 best):
@@ -124,9 +117,7 @@ def _boundary_ranks(text: str) -> dict[int, int]:
     independent word (not inside a compound noun, not after a prefix such as お); 3 another
     morpheme boundary before a non-attached word; 4 any other morpheme boundary. A break inside a
     morpheme is not listed (rank 5)."""
-    from sudachipy import tokenizer
-
-    morphemes = _tokenizer().tokenize(text, tokenizer.Tokenizer.SplitMode.C)
+    morphemes = japanese_morphemes(text)
     ranks: dict[int, int] = {}
     for a, b in zip(morphemes, list(morphemes)[1:]):
         pa, pb = a.part_of_speech()[0], b.part_of_speech()[0]

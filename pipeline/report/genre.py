@@ -18,10 +18,10 @@ organizer publishes) and report.json, for both the current drafts and older ones
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from ..core.config import Config
+from ..core.language import japanese_morphemes
 from ..text.numbers import numbers
 
 QUOTE_WORDS = 8
@@ -65,8 +65,7 @@ def sentences_of(paragraph: str) -> list[str]:
 
 def words(text: str, language: str) -> int:
     if language == "ja":
-        tokenizer = _japanese()
-        return sum(1 for t in tokenizer.tokenize(text) if t.part_of_speech()[0] not in ("補助記号", "空白"))
+        return sum(1 for t in japanese_morphemes(text) if t.part_of_speech()[0] not in ("補助記号", "空白"))
     return len([w for w in text.split() if re.search(r"[A-Za-z0-9]", w)])
 
 
@@ -133,13 +132,6 @@ _JA_STOP = set("""する ある いる なる こと もの よう ため 方 �
 れる られる せる させる できる 付け加える 開催 られる""".split())
 
 
-@lru_cache(maxsize=1)
-def _japanese():
-    from sudachipy import Dictionary, SplitMode
-
-    return Dictionary().create(SplitMode.C)
-
-
 def _stem(word: str) -> str:
     for suffix, replacement in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -150,7 +142,7 @@ def _stem(word: str) -> str:
 def content_words(text: str, language: str) -> list[str]:
     if language == "ja":
         out = []
-        for token in _japanese().tokenize(text):
+        for token in japanese_morphemes(text):
             pos = token.part_of_speech()
             if pos[0] in _JA_CONTENT and pos[1] != "非自立可能" and token.dictionary_form() not in _JA_STOP \
                     and token.surface() not in _JA_STOP and not re.fullmatch(r"[ぁ-ゖー]{1,2}", token.surface()):
@@ -187,7 +179,7 @@ def unknown_words(text: str, language: str, reference: str, agenda: str) -> list
     """Content words of ``text`` found neither in ``reference`` nor in ``agenda``."""
     if language == "ja":
         known = reference + "\n" + agenda
-        tokens = list(_japanese().tokenize(known))
+        tokens = list(japanese_morphemes(known))
         forms = {t.dictionary_form() for t in tokens} | {t.normalized_form() for t in tokens}
         wrong = [w for w in content_words(text, "ja") if w not in known and not _japanese_forms(w) & forms]
         return [w for w in wrong if not (re.fullmatch(r"[0-9０-９]+", w) and numbers(w) <= numbers(known))]
@@ -207,7 +199,7 @@ def unknown_words(text: str, language: str, reference: str, agenda: str) -> list
 
 def _japanese_forms(word: str) -> set[str]:
     """A word's dictionary and normalised forms (取組 and 取り組み are one word)."""
-    tokens = list(_japanese().tokenize(word))
+    tokens = list(japanese_morphemes(word))
     return {tokens[0].dictionary_form(), tokens[0].normalized_form()} if len(tokens) == 1 else {word}
 
 

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..core.language import japanese_morphemes
 from .genre import QUOTE_WORDS, words
 
 
@@ -159,13 +160,6 @@ _GODAN = {"う": ("わ", "お", "った"), "く": ("か", "こ", "いた"), "ぐ
           "る": ("ら", "ろ", "った")}
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    from sudachipy import Dictionary, SplitMode
-
-    return Dictionary().create(SplitMode.C), SplitMode
-
-
 def report_ja(sentence: str, request: bool = False) -> Reported:
     """``sentence`` as the clause before 「と述べた」 (or 「について説明した」)."""
     text = "".join(sentence.split()).strip()
@@ -196,8 +190,7 @@ def report_ja(sentence: str, request: bool = False) -> Reported:
 
 def _requested(text: str) -> str:
     """「…言語をお選びください」 -> 「…言語を選ぶ」 (what is asked, before 「よう求めた」); "" when no verb."""
-    tokenizer, _ = _tokenizer()
-    tokens = list(tokenizer.tokenize(text))
+    tokens = list(japanese_morphemes(text))
     while tokens and tokens[-1].dictionary_form() in ("くださる", "下さる", "て"):
         tokens = tokens[:-1]
     if not tokens or tokens[-1].part_of_speech()[0] != "動詞":
@@ -211,8 +204,7 @@ def _requested(text: str) -> str:
 
 def _plain(text: str, final: bool = True) -> str:
     """Polite endings made plain, wherever they are (…なりませんが、… -> …ならないが、…)."""
-    tokenizer, _ = _tokenizer()
-    tokens = list(tokenizer.tokenize(text)) if text else []
+    tokens = list(japanese_morphemes(text)) if text else []
     out: list[str] = []
     k = 0
     while k < len(tokens):
@@ -333,8 +325,7 @@ def _volitional(lemma: str, kind: str, surface: str) -> str:
 
 def _ends_mid_word(plain: str) -> bool:
     """A sentence the recogniser cut off (「…何人ぐらい必」, 「…安全保障を」): no predicate at the end."""
-    tokenizer, _ = _tokenizer()
-    tokens = list(tokenizer.tokenize(plain)) if plain else []
+    tokens = list(japanese_morphemes(plain)) if plain else []
     if not tokens:
         return True
     last = tokens[-1].part_of_speech()

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel
 
 from ..core import artifacts
 from ..core.config import Config, TranslateSettings
@@ -39,7 +38,7 @@ from ..core.errors import PipelineError
 from ..core.events import message, progress
 from ..core.stage import Stage, StageContext, StageOutput
 from . import quality
-from .glossary import Glossary, Hit, missing_forms, prompt_lines, script_language, substitute, unsaid_names
+from .glossary import Glossary, Hit, missing_forms, prompt_lines, substitute, unsaid_names
 from .llm import Generation, complete_many
 from .misheard import Misheard
 from .sentences import join_texts, sentences, share_out
