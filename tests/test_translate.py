@@ -527,12 +527,13 @@ def test_a_line_that_nearly_says_an_agenda_term_is_found_misheard():
     def entry(kind, en, ja):
         return Entry(kind, {"en": en, "ja": ja}, {"en": (en,), "ja": (ja,)})
 
-    misheard = Misheard(Glossary([entry("affiliation", "TMI Associates", "TMI総合法律事務所"),
-                                  entry("title", "Minister-Counselor", "経済・科学担当公使参事官"),
-                                  entry("session", "Session 1", "セッション1"),
-                                  entry("name", "Williams", "ウィリアムズ")]))
-    assert [m.as_dict() for m in misheard.find("DMI総合法律、事務所の柴野でございます。")] == [
-        {"heard": "DMI総合法律事務所", "agenda": "TMI総合法律事務所"}]
+    misheard = Misheard.from_glossary(Glossary([entry("affiliation", "TMI Associates", "TMI総合法律事務所"),
+                                                entry("title", "Minister-Counselor", "経済・科学担当公使参事官"),
+                                                entry("session", "Session 1", "セッション1"),
+                                                entry("name", "Williams", "ウィリアムズ")]))
+    slips = misheard.find("DMI総合法律、事務所の柴野でございます。")
+    assert [m.as_dict() for m in slips] == [{"heard": "DMI総合法律事務所", "agenda": "TMI総合法律事務所"}]
+    assert (slips[0].start, slips[0].end) == (0, 11)  # in the text as given, the comma inside
     assert [m.as_dict() for m in misheard.find("経済科学担当公司3時間のトム・ハインズ様、")] == [
         {"heard": "経済科学担当公司3時間", "agenda": "経済科学担当公使参事官"}]
     assert misheard.find("TMI総合法律事務所の柴野です。") == []

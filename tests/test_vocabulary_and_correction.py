@@ -286,3 +286,27 @@ def test_a_full_name_misheard_as_a_whole_is_corrected_only_for_someone_scheduled
         ("白山ひでやくの本", {"shiroyama"}),
         ("白山ひで薬先生", {"shiroyama"}),
     ]) == []
+
+
+def test_a_run_one_slip_from_an_agenda_title_or_affiliation_becomes_the_agendas_spelling():
+    """The recogniser's worst slips on the reference events are the organizers' own words: one
+    character off (DMI for TMI, a comma inside), or read the same in other characters (公使参事官
+    as 公司3時間). Each change is recorded for the editor; a run said right, or an ordinary
+    phrase, is left alone."""
+    event = Event.model_validate({
+        "title": {"en": "t"}, "languages": ["en", "ja"],
+        "people": [{"id": "shibano", "name": {"en": "Tomoo Shibano", "ja": "柴野相雄"}, "aliases": ["柴野"],
+                    "affiliation": {"en": "TMI Associates", "ja": "TMI総合法律事務所"}, "roles": ["host"]},
+                   {"id": "hines", "name": {"en": "Tom Hines", "ja": "トム・ハインズ"}, "aliases": ["ハインズ"],
+                    "title": {"en": "Minister-Counselor", "ja": "経済・科学担当公使参事官"}, "roles": ["speaker"]}],
+    })
+    corrector = Corrector(Vocabulary(event), TranscribeSettings())
+    segment = corrector.correct(_segment("DMI総合法律、事務所の柴野でございます。", "ja"))
+    assert segment["text"] == "TMI総合法律事務所の柴野でございます。"
+    change = segment["corrections"][0]
+    assert (change["from"], change["to"], change["kind"]) == ("DMI総合法律、事務所", "TMI総合法律事務所", "affiliation")
+    assert [w["text"] for w in segment["words"]][-3:] == ["ま", "す", "。"]  # the words after it keep their timings
+    heard = corrector.correct(_segment("経済科学担当公司3時間のトム・ハインズ様、", "ja"))
+    assert heard["text"] == "経済・科学担当公使参事官のトム・ハインズ様、"
+    assert corrector.correct(_segment("TMI総合法律事務所の柴野です。", "ja"))["corrections"] == []
+    assert corrector.correct(_segment("会議は3時間の予定です。", "ja"))["corrections"] == []

@@ -32,9 +32,14 @@ from rapidfuzz.distance import Levenshtein
 from ..core.config import TranscribeSettings
 from .kana import (folded, is_kana, japanese_reading, japanese_tokens, katakana, large, one_kanji_off,
                    one_mora_off, reading_by_character)
+from ..text.misheard import Misheard, bare as _bare
 from .vocabulary import Entry, Vocabulary, is_japanese, letters
 
 MAX_RUN_WORDS_EN = 3
+# Kinds of agenda forms a slip of a whole run is corrected to (people have their own rules, with
+# the schedule and honorifics as evidence), and the distance such a change is ranked at.
+SLIP_KINDS = ("title", "affiliation", "term")
+SLIP_DISTANCE = 0.1
 MAX_RUN_TOKENS_JA = 4
 # Sudachi parts of speech a name or a term can be made of (nouns; kana runs are also looked at).
 JA_CONTENT_POS = {"名詞", "接頭辞", "接尾辞"}
@@ -74,6 +79,11 @@ class Corrector:
             self._add_english(entry)
             self._add_japanese(entry)
         self._japanese: list[Form] | None = None
+        # Titles, affiliations and terms written as the agenda writes them, for slips of a whole
+        # run (DMI総合法律、事務所 for TMI総合法律事務所, 公司3時間 for 公使参事官: text/misheard.py).
+        self._slip_targets = {_bare(form): (form, entry) for entry in vocabulary.entries
+                              if entry.kind in SLIP_KINDS and (form := entry.canonical.get("ja"))}
+        self._slips = Misheard(self._slip_targets) if self._slip_targets else None
 
     # -- vocabulary -----------------------------------------------------------------------
     def _add_english(self, entry: Entry) -> None:
@@ -211,9 +221,22 @@ class Corrector:
                     if match is not None:
                         candidates.append((match, -len(form.key), run[0][0], run[-1][1], form, why))
         candidates += self._kana_prefix_candidates(text, forms)
+        candidates += self._slip_candidates(text)
         candidates += self._full_name_candidates(text, tokens, forms, in_play)
         candidates = [c for c in candidates if _keeps_right_forms(c, rights, text)]
         return self._choose(candidates, set(), "ja", text)
+
+    def _slip_candidates(self, text: str) -> list[tuple]:
+        """A run one character off an agenda title, affiliation or term (or read as one where the
+        characters differ): the agenda's spelling, at a distance that lets an exact name reading win."""
+        candidates = []
+        for slip in self._slips.find(text) if self._slips else []:
+            target, entry = self._slip_targets[slip.form]
+            form = Form(target, target, entry, slip.form)
+            candidates.append((SLIP_DISTANCE, -len(slip.form), slip.start, slip.end, form,
+                               f"{text[slip.start:slip.end]!r} one slip from agenda {entry.kind} {target!r} "
+                               f"(in spelling or in reading)"))
+        return candidates
 
     def honorifics(self) -> tuple[str, ...]:
         """Readings that follow a name as a courtesy: honorifics and the agenda's titles."""

@@ -337,6 +337,6 @@ def run_stage(ctx: StageContext) -> StageOutput:
     return StageOutput(artifact, models={"asr": model}, counters=counters)
 
 
-STAGE = Stage("transcribe", 4, ("transcribe", "event.languages", "event.people", "event.sessions", "event.glossary"),
+STAGE = Stage("transcribe", 5, ("transcribe", "event.languages", "event.people", "event.sessions", "event.glossary"),
               ("ingest.json", "vad.json"), "transcript.json", run_stage,
               description="language per segment, then batched Whisper decoding with the event's names and terms")

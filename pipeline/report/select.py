@@ -131,7 +131,7 @@ class Selector:
         self._terms = glossary
         # A run one slip from an agenda term (公司3時間 for 公使参事官) was misheard, however sure
         # the recogniser was of it (text/misheard.py).
-        self._misheard = Misheard(Glossary.from_event(source.config.event))
+        self._misheard = Misheard.from_glossary(Glossary.from_event(source.config.event))
         self._latin_terms = {w.strip(".,()").lower() for t in self._vocabulary + [
             x for p in people.values() for b in (p.title, p.affiliation) for x in (b.en or "",)] if t.isascii()
             for w in t.split() if len(w) > 2}

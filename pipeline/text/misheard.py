@@ -38,8 +38,10 @@ _KANA_OR_LATIN = re.compile(r"[\u30a0-\u30ffA-Za-z]")
 
 @dataclass(frozen=True)
 class NearMiss:
-    heard: str  # what the line says
+    heard: str  # what the line says (punctuation inside it aside)
     form: str  # the agenda's or glossary's spelling it is one slip from
+    start: int = 0  # where the slip is in the text given to ``find``
+    end: int = 0
 
     def as_dict(self) -> dict:
         return {"heard": self.heard, "agenda": self.form}
@@ -48,9 +50,12 @@ class NearMiss:
 class Misheard:
     """Finds a line's near misses of the event's Japanese forms (``find``)."""
 
-    def __init__(self, glossary: Glossary):
-        self.forms = sorted({_IGNORED.sub("", variant) for entry in glossary.entries
-                             for variant in entry.variants.get("ja", ())}, key=len, reverse=True)
+    def __init__(self, forms):
+        self.forms = sorted({b for b in map(bare, forms) if b}, key=len, reverse=True)
+
+    @classmethod
+    def from_glossary(cls, glossary: Glossary) -> "Misheard":
+        return cls(variant for entry in glossary.entries for variant in entry.variants.get("ja", ()))
 
     @cached_property
     def _readings(self) -> dict[str, str]:
@@ -60,31 +65,37 @@ class Misheard:
         return {form: reading for form, reading in readings.items() if len(reading) >= MIN_READING}
 
     def find(self, text: str) -> list[NearMiss]:
-        bare = _IGNORED.sub("", text)
-        if not bare or not any(ord(ch) > 0x3000 for ch in bare):
+        kept = [i for i, ch in enumerate(text) if not _IGNORED.match(ch)]  # offset in compact -> offset in text
+        compact = "".join(text[i] for i in kept)
+        if not compact or not any(ord(ch) > 0x3000 for ch in compact):
             return []
         found: list[NearMiss] = []
         tokens = None
         for form in self.forms:
-            if form in bare or any(form in miss.form for miss in found):
+            if form in compact or any(form in miss.form for miss in found):
                 continue
-            heard = _spelled_near(bare, form) if len(form) >= MIN_CHARS else None
-            if heard is None and form in self._readings:
-                tokens = tokens if tokens is not None else _read_tokens(bare)
-                heard = _read_near(bare, tokens, self._readings[form])
-            if heard:
-                found.append(NearMiss(heard, form))
-        return found
+            span = _spelled_near(compact, form) if len(form) >= MIN_CHARS else None
+            if span is None and form in self._readings:
+                tokens = tokens if tokens is not None else _read_tokens(compact)
+                span = _read_near(tokens, self._readings[form])
+            if span and not any(m.start < kept[span[1] - 1] + 1 and kept[span[0]] < m.end for m in found):
+                found.append(NearMiss(compact[span[0]:span[1]], form, kept[span[0]], kept[span[1] - 1] + 1))
+        return sorted(found, key=lambda m: m.start)
 
 
-def _read_tokens(bare: str) -> list[tuple[int, int, str]]:
+def bare(text: str) -> str:
+    """``text`` as near misses are looked for in it: punctuation and spaces aside."""
+    return _IGNORED.sub("", text)
+
+
+def _read_tokens(compact: str) -> list[tuple[int, int, str]]:
     from ..asr.kana import folded, japanese_tokens
 
-    return [(start, end, folded(kana)) for start, end, _, kana in japanese_tokens(bare)]
+    return [(start, end, folded(kana)) for start, end, _, kana in japanese_tokens(compact)]
 
 
-def _read_near(bare: str, tokens: list[tuple[int, int, str]], reading: str) -> str | None:
-    """The run of whole tokens whose reading is ``reading`` (one kana off, for a long one)."""
+def _read_near(tokens: list[tuple[int, int, str]], reading: str) -> tuple[int, int] | None:
+    """The span of whole tokens whose reading is ``reading`` (one kana off, for a long one)."""
     allowed = 0 if len(reading) < LOOSE_READING else 1
     for first in range(len(tokens)):
         said = ""
@@ -93,22 +104,22 @@ def _read_near(bare: str, tokens: list[tuple[int, int, str]], reading: str) -> s
             if len(said) > len(reading) + allowed:
                 break
             if Levenshtein.distance(said, reading) <= allowed:
-                return bare[tokens[first][0]:tokens[last][1]]
+                return tokens[first][0], tokens[last][1]
     return None
 
 
-def _spelled_near(bare: str, form: str) -> str | None:
-    """The run of ``bare`` one edit from ``form`` (no digit edited, not inside a longer
+def _spelled_near(compact: str, form: str) -> tuple[int, int] | None:
+    """The span of ``compact`` one edit from ``form`` (no digit edited, not inside a longer
     katakana or Latin word), or None."""
     for width in (len(form), len(form) - 1, len(form) + 1):
-        for start in range(len(bare) - width + 1):
-            run = bare[start:start + width]
-            if Levenshtein.distance(run, form) != 1 or not _bounded(bare, start, start + width, form):
+        for start in range(len(compact) - width + 1):
+            run = compact[start:start + width]
+            if Levenshtein.distance(run, form) != 1 or not _bounded(compact, start, start + width, form):
                 continue
             if any(_is_digit(form, op.src_pos) or _is_digit(run, op.dest_pos)
                    for op in Levenshtein.editops(form, run)):
                 continue
-            return run
+            return start, start + width
     return None
 
 

@@ -438,7 +438,7 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
             counters["translated"] += len(batch)
             bar.update(len(batch))
     # Read on every run, not cached with the translation: cheap, and current with the agenda.
-    misheard = Misheard(Glossary.from_event(config.event)) if settings.quality_estimate else None
+    misheard = Misheard.from_glossary(Glossary.from_event(config.event)) if settings.quality_estimate else None
     results: dict[str, dict] = {}
     for unit in units:
         edited = _edited(unit)
