@@ -90,6 +90,11 @@ def test_an_editors_session_in_chromium(chromium, demo_aligned, tmp_path):
         _show(page, target["id"])
         assert "Kasumigaseki" in page.text_content(f"#row-{target['id']} .text")
 
+        # The transcribe stage's changes to the agenda's spelling are shown on their segment.
+        changed = next(s for s in aligned["segments"] if s.get("corrections"))
+        shown = _show(page, changed["id"]).locator(".corrected").first.text_content()
+        assert shown == f"{changed['corrections'][0]['from']} → {changed['corrections'][0]['to']}"
+
         # Reassign a whole voice in one action: every one of its segments is renamed.
         state = page.evaluate("fetch('/api/state', {headers: {'X-Review-Token': new URLSearchParams(location.search)"
                               ".get('token')}}).then(r => r.json())")

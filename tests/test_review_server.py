@@ -274,3 +274,24 @@ def test_report_sections_are_approved_and_rewritten_in_the_journal(out, client):
     status = review_status(out)
     assert (status["report_sections"], status["report_sections_reviewed"], status["report_sections_unreviewed"]) == (2, 1, 1)
     assert status["segments_unreviewed"] == 5 and not status["complete"]
+
+
+def test_the_machines_changes_to_the_agendas_spelling_are_shown_until_the_editor_undoes_them(tmp_path):
+    """The transcribe stage rewrites a slip of an agenda word (DMI総合法律、事務所 → TMI総合法律事務所)
+    and records it; the editor sees the change on the segment and, putting the heard words back,
+    no longer does."""
+    out = _out(tmp_path)
+    segments = read_json(out / "aligned.json")["segments"]
+    segments[3] = {**segments[3], "text": "TMI総合法律事務所の柴野です。", "words": [],
+                   "corrections": [{"from": "DMI総合法律、事務所", "to": "TMI総合法律事務所", "kind": "affiliation",
+                                    "evidence": "one slip from agenda affiliation", "start_s": 21.0, "end_s": 22.0}]}
+    _write_run(out, segments)
+    client = TestClient(make_app(out, TOKEN, allowed_hosts=server.LOOPBACK_NAMES), base_url=BASE)
+    seg = next(s for s in client.get("/api/state", headers=AUTH).json()["segments"] if s["id"] == segments[3]["id"])
+    assert seg["corrections"] == [{"from": "DMI総合法律、事務所", "to": "TMI総合法律事務所", "kind": "affiliation",
+                                   "evidence": "one slip from agenda affiliation"}]
+    undone = client.post(f"/api/segments/{seg['id']}/text", headers=AUTH,
+                         json={"text": "DMI総合法律、事務所の柴野です。", "version": seg["version"], "editor": "Ann"})
+    assert undone.status_code == 200
+    seg = next(s for s in client.get("/api/state", headers=AUTH).json()["segments"] if s["id"] == seg["id"])
+    assert seg["text"].startswith("DMI") and seg["corrections"] == []

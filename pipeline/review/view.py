@@ -110,7 +110,8 @@ class Review:
                 "conf": s.get("confidence"), "flags": s.get("flags", []), "speaker": s.get("speaker"),
                 "name": s.get("speaker_name"), "voice": self.applier.voice_of.get(sid), "session": s.get("session"),
                 "status": self.applier.status.get(sid, "unreviewed"), "version": self.versions.get(f"seg:{sid}", 0),
-                "edited": sid in self.applier.edited, "translation": translation, "target": target}
+                "edited": sid in self.applier.edited, "translation": translation, "target": target,
+                "corrections": _standing_corrections(s)}
 
     def interpretation(self) -> dict[str, dict]:
         """What the interpreter said for each floor segment: the translate stage's pairing when
@@ -198,3 +199,11 @@ class Review:
         expected = {t.split(":", 1)[1] for t in [*(expect or {}), *(bump or [])] if t.startswith("seg:")}
         changed = [sid for sid in dict.fromkeys([*touched, *sorted(expected)]) if sid in self.applier.segments]
         return 200, {"changed": [self.client_segment(sid) for sid in changed], "summary": self.summary()}
+
+
+def _standing_corrections(segment: dict) -> list[dict]:
+    """The transcribe stage's changes to the agenda's spelling (``corrections``) that the text
+    still carries: an editor sees what the machine changed (and can put ``from`` back); one the
+    editor has already undone is not shown."""
+    return [{"from": c["from"], "to": c["to"], "kind": c.get("kind"), "evidence": c.get("evidence", "")}
+            for c in segment.get("corrections") or [] if c.get("to") and c["to"] in segment.get("text", "")]

@@ -212,6 +212,8 @@ function segmentParts(seg) {
     el("span", { class: "lang", text: seg.lang || "?" }),
     ...seg.flags.map((f) => el("span", { class: "flag", text: f.replace(/_/g, " ") })),
     seg.conf !== null && seg.conf < S.low ? el("span", { class: "flag", text: `confidence ${seg.conf.toFixed(2)}` }) : null,
+    ...(seg.corrections || []).map((c) => el("span", { class: "corrected", text: `${c.from} → ${c.to}`,
+      title: `changed to the agenda's spelling (${c.kind}): ${c.evidence}. Put the heard words back if the agenda is wrong here.` })),
     seg.edited ? el("span", { class: "edited", text: "edited" }) : null,
     el("span", { class: "version", text: `v${seg.version}` }));
   const text = el("div", { class: "text", lang: seg.lang || "" });
