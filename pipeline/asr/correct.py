@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from ..core.config import TranscribeSettings
+from ..text.misheard import Misheard, bare as _bare
 from .kana import (folded, is_kana, japanese_reading, japanese_tokens, katakana, large, one_kanji_off,
                    one_mora_off, reading_by_character)
-from ..text.misheard import Misheard, bare as _bare
 from .vocabulary import Entry, Vocabulary, is_japanese, letters
 
 MAX_RUN_WORDS_EN = 3

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-
 from ..core import artifacts
 from ..core.config import Config, TranslateSettings
 from ..core.errors import PipelineError
