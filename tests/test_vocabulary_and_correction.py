@@ -310,3 +310,10 @@ def test_a_run_one_slip_from_an_agenda_title_or_affiliation_becomes_the_agendas_
     assert heard["text"] == "経済・科学担当公使参事官のトム・ハインズ様、"
     assert corrector.correct(_segment("TMI総合法律事務所の柴野です。", "ja"))["corrections"] == []
     assert corrector.correct(_segment("会議は3時間の予定です。", "ja"))["corrections"] == []
+    # Another real office or post one character off (the minister, 相, for the ministry, 省) stays.
+    ministry = Event.model_validate({"title": {"en": "t"}, "languages": ["en", "ja"], "people": [
+        {"id": "asai", "name": {"en": "Yosuke Asai", "ja": "浅井洋介"},
+         "affiliation": {"en": "METI", "ja": "経済産業省"}, "roles": ["speaker"]}]})
+    corrector = Corrector(Vocabulary(ministry), TranscribeSettings())
+    assert corrector.correct(_segment("経済産業相が発表しました。", "ja"))["corrections"] == []
+    assert corrector.correct(_segment("経済産業賞の浅井です。", "ja"))["text"] == "経済産業省の浅井です。"

@@ -40,6 +40,10 @@ MAX_RUN_WORDS_EN = 3
 # the schedule and honorifics as evidence), and the distance such a change is ranked at.
 SLIP_KINDS = ("title", "affiliation", "term")
 SLIP_DISTANCE = 0.1
+# A slip that writes one of these where the agenda has another character may be a different real
+# office or post (経済産業相, the minister, for 経済産業省, the ministry): it is left as heard (the
+# translate stage still flags it), never changed.
+OFFICE_CHARACTERS = frozenset("省庁局課部室相官長府")
 MAX_RUN_TOKENS_JA = 4
 # Sudachi parts of speech a name or a term can be made of (nouns; kana runs are also looked at).
 JA_CONTENT_POS = {"名詞", "接頭辞", "接尾辞"}
@@ -231,6 +235,8 @@ class Corrector:
         characters differ): the agenda's spelling, at a distance that lets an exact name reading win."""
         candidates = []
         for slip in self._slips.find(text) if self._slips else []:
+            if _names_another_office(slip.form, slip.heard):
+                continue
             target, entry = self._slip_targets[slip.form]
             form = Form(target, target, entry, slip.form)
             candidates.append((SLIP_DISTANCE, -len(slip.form), slip.start, slip.end, form,
@@ -376,6 +382,12 @@ class Corrector:
                                f"{source} form {form.text!r}",
             "start_s": first["start_s"], "end_s": last["end_s"],
         })
+
+
+def _names_another_office(form: str, heard: str) -> bool:
+    """The slip writes an office or post character the form does not have there (相 for 省)."""
+    return any(op.tag in ("replace", "insert") and heard[op.dest_pos] in OFFICE_CHARACTERS
+               for op in Levenshtein.editops(form, heard))
 
 
 def _kanji_near_miss(surface: str, reading: str, form: Form, honoured: bool,
