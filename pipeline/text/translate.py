@@ -436,8 +436,10 @@ def translate_segments(segments: list[dict], config: Config, llm, out_dir: Path,
             counters["rounds"] += 1
             counters["translated"] += len(batch)
             bar.update(len(batch))
-    # Read on every run, not cached with the translation: cheap, and current with the agenda.
-    misheard = Misheard.from_glossary(Glossary.from_event(config.event)) if settings.quality_estimate else None
+    # Read on every run, not cached with the translation: cheap, and current with the agenda (the
+    # agenda's forms even where the prompt's glossary is turned off).
+    agenda = glossary if settings.glossary else Glossary.from_event(config.event)
+    misheard = Misheard.from_glossary(agenda) if settings.quality_estimate else None
     results: dict[str, dict] = {}
     for unit in units:
         edited = _edited(unit)
